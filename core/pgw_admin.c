@@ -1,0 +1,263 @@
+/*
+ * pgw_admin.c — the ops API on its own listener (default 127.0.0.1:8081),
+ * bearer token compared in constant time. This first version serves the order
+ * trace (every transition, attempt, masked message, caller notification and
+ * discrepancy), health and Prometheus metrics; route switches and pack reloads
+ * belong to the ops issue.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+#include "pgw_config.h"
+#include "pgw_daemon.h"
+#include "pgw_http.h"
+#include "pgw_order.h"
+#include "pgw_store.h"
+#include "pgw_transport.h"
+
+
+static int
+pgw__authorized(struct pgw_daemon *d, struct evhttp_request *req)
+{
+    const char *h = pgw_http_header(req, "Authorization");
+    const char *tok = d->conf->admin_token;
+    size_t n = strlen(tok);
+
+    if (n == 0 || h == NULL || strncmp(h, "Bearer ", 7) != 0
+        || strlen(h + 7) != n) {
+        return 0;
+    }
+    return CRYPTO_memcmp(h + 7, tok, n) == 0;
+}
+
+
+/* rows of one query as an array of objects, column names as keys */
+static json_t *
+pgw__rows(struct pgw_daemon *d, const char *sql, int64_t order_id)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *st = pgw_store_query(d->store, sql, "i", order_id);
+
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        json_t *row = json_object();
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+            const char *name = sqlite3_column_name(st, c);
+            switch (sqlite3_column_type(st, c)) {
+            case SQLITE_INTEGER:
+                json_object_set_new(row, name,
+                                    json_integer(sqlite3_column_int64(st, c)));
+                break;
+            case SQLITE_NULL:
+                json_object_set_new(row, name, json_null());
+                break;
+            default:
+                json_object_set_new(row, name,
+                                    json_string(pgw_col_text(st, c)));
+            }
+        }
+        json_array_append_new(arr, row);
+    }
+    if (st) {
+        sqlite3_reset(st);
+    }
+    return arr;
+}
+
+
+static void
+pgw__trace(struct pgw_daemon *d, struct evhttp_request *req, const char *no)
+{
+    char app[72] = "";
+    json_t *orders = json_array();
+    int64_t ids[16];
+    int n = 0;
+    sqlite3_stmt *st;
+
+    pgw_http_query_param(req, "app_id", app, sizeof(app));
+    st = pgw_store_query(d->store,
+                         "SELECT id FROM orders WHERE out_trade_no = ?"
+                         " AND (? = '' OR app_id = ?) ORDER BY id LIMIT 16",
+                         "sss", no, app, app);
+    while (st && n < 16 && sqlite3_step(st) == SQLITE_ROW) {
+        ids[n++] = sqlite3_column_int64(st, 0);
+    }
+    if (st) {
+        sqlite3_reset(st);
+    }
+    if (n == 0) {
+        json_decref(orders);
+        pgw_http_error(req, 404, "NOT_FOUND", "no such order");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        struct pgw_order o;
+        json_t *j;
+
+        if (pgw_order_load_by_id(d, ids[i], &o) != PGW_OK) {
+            continue;
+        }
+        j = pgw_order_api_json(d, &o);
+        json_object_set_new(j, "app_id", json_string(o.app_id));
+        json_object_set_new(j, "pack_version", json_string(o.pack_version));
+        json_object_set_new(j, "voucher_status", json_string(o.voucher_status));
+        json_object_set_new(j, "transitions",
+                            pgw__rows(d, "SELECT from_status, to_status, reason,"
+                                         " evidence, at FROM transitions"
+                                         " WHERE order_id = ? ORDER BY id",
+                                      o.id));
+        json_object_set_new(j, "attempts",
+                            pgw__rows(d, "SELECT id, op, channel, pack_version,"
+                                         " state, class, code, error,"
+                                         " http_status, started_at, finished_at"
+                                         " FROM attempts WHERE order_id = ?"
+                                         " ORDER BY id",
+                                      o.id));
+        json_object_set_new(j, "messages",
+                            pgw__rows(d, "SELECT attempt_id, channel, direction,"
+                                         " op, http_status, body, note, at"
+                                         " FROM messages WHERE order_id = ?"
+                                         " ORDER BY id",
+                                      o.id));
+        json_object_set_new(j, "notifications",
+                            pgw__rows(d, "SELECT o.event_id, o.type, o.url,"
+                                         " o.state, o.attempts, o.last_error,"
+                                         " o.delivered_at, (SELECT"
+                                         " json_group_array(json_object("
+                                         "'http_status', t.http_status,"
+                                         " 'error', t.error, 'at', t.at))"
+                                         " FROM outbox_tries t WHERE"
+                                         " t.outbox_id = o.id) AS tries"
+                                         " FROM outbox o WHERE o.order_id = ?"
+                                         " ORDER BY o.id",
+                                      o.id));
+        json_object_set_new(j, "discrepancies",
+                            pgw__rows(d, "SELECT kind, status, evidence_class,"
+                                         " code, detail, acknowledged, at"
+                                         " FROM discrepancies"
+                                         " WHERE order_id = ? ORDER BY id",
+                                      o.id));
+        json_array_append_new(orders, j);
+        pgw_order_clear(&o);
+    }
+    pgw_http_json(req, 200, json_pack("{s:o}", "orders", orders));
+}
+
+
+static void
+pgw__metrics(struct pgw_daemon *d, struct evhttp_request *req)
+{
+    struct pgw_store_stats ss;
+    struct pgw_metrics *m = &d->metrics;
+    char buf[4096];
+    int n;
+
+    pgw_store_stats(d->store, &ss);
+    n = snprintf(buf, sizeof(buf),
+                 "# TYPE paygw_payments_accepted_total counter\n"
+                 "paygw_payments_accepted_total %llu\n"
+                 "paygw_payments_replayed_total %llu\n"
+                 "paygw_channel_sends_total %llu\n"
+                 "paygw_channel_not_sent_total %llu\n"
+                 "paygw_channel_unknown_total %llu\n"
+                 "paygw_queries_total %llu\n"
+                 "paygw_notifies_verified_total %llu\n"
+                 "paygw_notifies_rejected_total %llu\n"
+                 "paygw_transitions_total %llu\n"
+                 "paygw_discrepancies_total %llu\n"
+                 "paygw_caller_notify_sent_total %llu\n"
+                 "paygw_caller_notify_failed_total %llu\n"
+                 "paygw_store_commits_total %llu\n"
+                 "paygw_store_txns_total %llu\n"
+                 "paygw_store_conflicts_total %llu\n"
+                 "paygw_store_errors_total %llu\n"
+                 "# TYPE paygw_transport_in_flight gauge\n"
+                 "paygw_transport_in_flight %d\n",
+                 (unsigned long long) m->payments_accepted,
+                 (unsigned long long) m->payments_replayed,
+                 (unsigned long long) m->channel_sends,
+                 (unsigned long long) m->channel_not_sent,
+                 (unsigned long long) m->channel_unknown,
+                 (unsigned long long) m->queries,
+                 (unsigned long long) m->notifies_verified,
+                 (unsigned long long) m->notifies_rejected,
+                 (unsigned long long) m->transitions,
+                 (unsigned long long) m->discrepancies,
+                 (unsigned long long) m->caller_notify_sent,
+                 (unsigned long long) m->caller_notify_failed,
+                 (unsigned long long) ss.commits, (unsigned long long) ss.txns,
+                 (unsigned long long) ss.conflicts,
+                 (unsigned long long) ss.errors,
+                 pgw_transport_in_flight(d->transport));
+    pgw_http_text(req, 200, "text/plain; version=0.0.4", buf,
+                  n < (int) sizeof(buf) ? (size_t) n : sizeof(buf) - 1);
+}
+
+
+static void
+pgw__admin_cb(struct evhttp_request *req, void *arg)
+{
+    struct pgw_daemon *d = arg;
+    char path[512], no[128];
+
+    if (pgw_http_path(req, path, sizeof(path)) != PGW_OK) {
+        pgw_http_error(req, 400, "INVALID_PARAMETER", "bad request path");
+        return;
+    }
+    if (strcmp(path, "/admin/health") == 0) {
+        pgw_http_json(req, 200, json_pack("{s:s}", "status", "ok"));
+        return;
+    }
+    if (!pgw__authorized(d, req)) {
+        pgw_http_error(req, 401, "SIGNATURE_INVALID",
+                       "admin API needs Authorization: Bearer <admin_token>");
+        return;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        pgw__metrics(d, req);
+        return;
+    }
+    if (sscanf(path, "/admin/orders/%127[^/]", no) == 1
+        && strlen(path) == strlen("/admin/orders/") + strlen(no)) {
+        pgw__trace(d, req, no);
+        return;
+    }
+    pgw_http_error(req, 404, "NOT_FOUND", "no such admin API");
+}
+
+
+int
+pgw_admin_start(struct pgw_daemon *d, char *err, size_t errlen)
+{
+    char host[128];
+    const char *colon = strrchr(d->conf->admin_listen, ':');
+    int port;
+
+    if (colon == NULL || (size_t) (colon - d->conf->admin_listen) >= sizeof(host)) {
+        snprintf(err, errlen, "%s: admin_listen: expected host:port",
+                 d->conf->path);
+        return PGW_ERR;
+    }
+    memcpy(host, d->conf->admin_listen, colon - d->conf->admin_listen);
+    host[colon - d->conf->admin_listen] = '\0';
+    port = (int) strtol(colon + 1, NULL, 10);
+    if (port <= 0 || port > 65535) {
+        snprintf(err, errlen, "%s: admin_listen: bad port", d->conf->path);
+        return PGW_ERR;
+    }
+    d->admin_http = evhttp_new(d->base);
+    if (d->admin_http == NULL
+        || evhttp_bind_socket(d->admin_http, host, (ev_uint16_t) port) != 0) {
+        snprintf(err, errlen, "%s: admin_listen: cannot listen on %s",
+                 d->conf->path, d->conf->admin_listen);
+        return PGW_ERR;
+    }
+    evhttp_set_allowed_methods(d->admin_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+    evhttp_set_gencb(d->admin_http, pgw__admin_cb, d);
+    return PGW_OK;
+}

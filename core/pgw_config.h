@@ -1,0 +1,57 @@
+/*
+ * pgw_config.h — paygwd.conf: the daemon's configuration (docs/internals.md).
+ * Parsing stops at the first error with "<file>:<line>: <message>".
+ */
+
+#ifndef PGW_CONFIG_H
+#define PGW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define PGW_MAX_BACKOFF 16
+
+struct pgw_channel_conf {
+    char name[32];
+    char endpoint[512];
+    int64_t first_query_delay_ms;       /* -1: take the pack's */
+    int64_t query_backoff_ms[PGW_MAX_BACKOFF];
+    int n_query_backoff;                /* 0: take the pack's */
+    int64_t connect_timeout_ms;         /* -1: take the pack's */
+    int64_t timeout_ms;                 /* -1: take the pack's */
+    int enabled;
+    json_t *params;                     /* owned: ctx.config for the pack */
+    struct pgw_channel_conf *next;
+};
+
+struct pgw_config {
+    char path[512];
+    char listen_unix[256];
+    char admin_listen[128];
+    char admin_token[128];
+    char db[512];
+    char apps[512];
+    char templates[512];
+    char scripts[512];
+    char keystore[512];
+    char public_url[256];
+    char log_level[16];
+    int64_t notify_backoff_s[PGW_MAX_BACKOFF];
+    int n_notify_backoff;
+    int64_t not_found_alert_s;
+    int64_t expiry_grace_s;
+    int64_t scan_interval_ms;
+    int64_t group_commit_max;
+    struct pgw_channel_conf *channels;  /* owned list */
+};
+
+/* new: returns NULL and fills err with "<file>:<line>: <msg>" on error */
+struct pgw_config *pgw_config_load(const char *path, char *err, size_t errlen);
+void pgw_config_free(struct pgw_config *conf);
+struct pgw_channel_conf *pgw_config_channel(struct pgw_config *conf,
+                                            const char *name); /* borrowed */
+int pgw_parse_ms_list(const char *text, int64_t *out, int max, int *n);
+
+#endif

@@ -1,0 +1,932 @@
+/*
+ * pgw_dispatch.c — channel operations of an order and what their answers do.
+ *
+ * Each operation is a small chain of callbacks on the loop:
+ *   build (pack) -> commit the intent (store) -> send (transport)
+ *   -> interpret (pack) -> commit the outcome (store) -> wake long-polls.
+ * For pay the intent commit is the ACCEPTED -> PROCESSING compare-and-set plus
+ * the SENDING attempt: it must be durable before a byte leaves, so a crash can
+ * never cause a second send (recovery sees the attempt and queries instead).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "pgw_config.h"
+#include "pgw_daemon.h"
+#include "pgw_dispatch.h"
+#include "pgw_log.h"
+#include "pgw_order.h"
+#include "pgw_pack.h"
+#include "pgw_route.h"
+#include "pgw_store.h"
+#include "pgw_transport.h"
+
+#define PGW__MAX_TRIED 8
+
+
+struct pgw__op {
+    struct pgw_daemon *d;
+    int64_t order_id;
+    int64_t attempt_id;
+    char op[16];
+    char channel[32];
+    struct pgw_pack *pack;       /* retained */
+    struct pgw_msg msg;
+    json_t *order_json;          /* owned */
+    int prepay;
+};
+
+struct pgw__settle {
+    struct pgw_daemon *d;
+    int64_t order_id;
+    enum pgw_status to;
+    char *reason;
+    char *evidence;
+    char *source;
+    char *channel_trade_no;
+    int retried;
+    pgw_settled_fn *then;
+    void *then_arg;
+};
+
+
+static void pgw__send_pay(struct pgw_daemon *d, int64_t order_id,
+                          enum pgw_status from);
+
+
+static void
+pgw__op_free(struct pgw__op *op)
+{
+    if (op == NULL) {
+        return;
+    }
+    if (op->pack) {
+        pgw_pack_release(op->pack);
+    }
+    pgw_msg_clear(&op->msg);
+    json_decref(op->order_json);
+    free(op);
+}
+
+
+/* ---- per-channel settings: config overrides the pack manifest ------------ */
+
+static int64_t
+pgw__first_query_delay(struct pgw_daemon *d, const char *channel,
+                       const json_t *man)
+{
+    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
+
+    if (c && c->first_query_delay_ms >= 0) {
+        return c->first_query_delay_ms;
+    }
+    return pgw_manifest_int(man, "first_query_delay_ms", 5000);
+}
+
+
+static int64_t
+pgw__query_backoff(struct pgw_daemon *d, const char *channel, const json_t *man,
+                   int64_t count)
+{
+    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
+    const json_t *list;
+    size_t n;
+
+    if (c && c->n_query_backoff > 0) {
+        return c->query_backoff_ms[count < c->n_query_backoff
+                                       ? count : c->n_query_backoff - 1];
+    }
+    list = json_object_get(man, "query_backoff_ms");
+    n = json_array_size(list);
+    if (n == 0) {
+        return 10000;
+    }
+    return json_integer_value(json_array_get(list, (size_t) count < n ? (size_t) count
+                                                                      : n - 1));
+}
+
+
+static void
+pgw__timeouts(struct pgw_daemon *d, const char *channel, const json_t *man,
+              long *connect_ms, long *total_ms)
+{
+    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
+
+    *connect_ms = (long) pgw_manifest_int(man, "connect_timeout_ms", 5000);
+    *total_ms = (long) pgw_manifest_int(man, "timeout_ms", 15000);
+    if (c && c->connect_timeout_ms >= 0) {
+        *connect_ms = (long) c->connect_timeout_ms;
+    }
+    if (c && c->timeout_ms >= 0) {
+        *total_ms = (long) c->timeout_ms;
+    }
+}
+
+
+static int
+pgw__send_msg(struct pgw__op *op, int fresh, pgw_http_done_fn *done)
+{
+    const char *hdrs[17];
+    char *lines[16];
+    int n = 0, rc;
+    const char *name;
+    json_t *val;
+    struct pgw_http_request req;
+    const json_t *man = pgw_pack_manifest(op->pack);
+
+    json_object_foreach(op->msg.headers, name, val) {
+        if (n == 16 || !json_is_string(val)) {
+            continue;
+        }
+        size_t len = strlen(name) + json_string_length(val) + 3;
+        lines[n] = malloc(len);
+        if (lines[n] == NULL) {
+            break;
+        }
+        snprintf(lines[n], len, "%s: %s", name, json_string_value(val));
+        hdrs[n] = lines[n];
+        n++;
+    }
+    hdrs[n] = NULL;
+
+    memset(&req, 0, sizeof(req));
+    req.method = op->msg.method ? op->msg.method : "POST";
+    req.url = op->msg.url;
+    req.content_type = op->msg.content_type;
+    req.headers = hdrs;
+    req.body = op->msg.body;
+    req.body_len = op->msg.body_len;
+    req.fresh_connection = fresh;
+    pgw__timeouts(op->d, op->channel, man, &req.connect_timeout_ms,
+                  &req.timeout_ms);
+    rc = pgw_transport_send(op->d->transport, &req, done, op);
+    for (int i = 0; i < n; i++) {
+        free(lines[i]);
+    }
+    return rc;
+}
+
+
+/* Builds op->msg for the order; on failure fills err. */
+static int
+pgw__build(struct pgw__op *op, const struct pgw_order *o, char *err,
+           size_t errlen)
+{
+    op->order_json = pgw_order_pack_json(op->d, o);
+    if (op->order_json == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return PGW_ERR;
+    }
+    /* the order carries the channel being tried, for notify_url */
+    char notify[512];
+    snprintf(notify, sizeof(notify), "%s/notify/%s", op->d->conf->public_url,
+             op->channel);
+    json_object_set_new(op->order_json, "notify_url", json_string(notify));
+    if (pgw_pack_build(op->pack, op->op, op->order_json, &op->msg, err, errlen)
+        != 0) {
+        return PGW_ERR;
+    }
+    if (op->msg.url == NULL || op->msg.url[0] == '\0') {
+        snprintf(err, errlen, "pack built no URL for %s", op->op);
+        return PGW_ERR;
+    }
+    return PGW_OK;
+}
+
+
+static const char *
+pgw__evidence(const struct pgw_outcome *out, char *buf, size_t len)
+{
+    snprintf(buf, len, "class=%s code=%s%s%s", pgw_class_name(out->cls),
+             out->code[0] ? out->code : "-", out->error[0] ? " error=" : "",
+             out->error);
+    return buf;
+}
+
+
+/* ---- settle: apply final evidence ---------------------------------------- */
+
+static void pgw__settle_run(struct pgw__settle *s);
+static void pgw__settle_end(struct pgw__settle *s, int rc);
+
+
+/* a discrepancy was recorded instead of a transition */
+static void
+pgw__settle_recorded(void *arg, int rc, int failed_stmt)
+{
+    (void) failed_stmt;
+    pgw__settle_end(arg, rc == PGW_OK ? PGW_OK : PGW_ERR);
+}
+
+
+static void
+pgw__settle_end(struct pgw__settle *s, int rc)
+{
+    if (s->then) {
+        s->then(s->then_arg, rc);
+    }
+    free(s->reason);
+    free(s->evidence);
+    free(s->source);
+    free(s->channel_trade_no);
+    free(s);
+}
+
+
+static void
+pgw__settle_done(void *arg, int rc, int failed_stmt)
+{
+    struct pgw__settle *s = arg;
+
+    (void) failed_stmt;
+    if (rc == PGW_OK) {
+        s->d->metrics.transitions++;
+        pgw_log(PGW_LOG_INFO, "order.settled", "order %lld -> %s (%s)",
+                (long long) s->order_id, pgw_status_name(s->to), s->source);
+        pgw_waiters_wake(s->d, s->order_id);
+        pgw__settle_end(s, PGW_OK);
+        return;
+    }
+    if (rc == PGW_CONFLICT && !s->retried) {
+        /* someone else moved it between our read and our write: look again */
+        s->retried = 1;
+        pgw__settle_run(s);
+        return;
+    }
+    pgw_log(PGW_LOG_ERROR, "order.settle_failed", "order %lld -> %s: rc %d",
+            (long long) s->order_id, pgw_status_name(s->to), rc);
+    pgw__settle_end(s, PGW_ERR);
+}
+
+
+static void
+pgw__settle_run(struct pgw__settle *s)
+{
+    struct pgw_daemon *d = s->d;
+    struct pgw_order o;
+    struct pgw_txn *txn;
+
+    if (pgw_order_load_by_id(d, s->order_id, &o) != PGW_OK) {
+        pgw__settle_end(s, PGW_ERR);
+        return;
+    }
+    if (o.status == s->to) {
+        /* the same final result again: nothing to do */
+        pgw_order_clear(&o);
+        pgw__settle_end(s, PGW_OK);
+        return;
+    }
+    txn = pgw_txn_new();
+    if (txn == NULL) {
+        pgw_order_clear(&o);
+        pgw__settle_end(s, PGW_ERR);
+        return;
+    }
+    if (pgw_status_is_final(o.status)) {
+        /* the first final result wins; the contrary one is an alert */
+        char detail[512];
+        snprintf(detail, sizeof(detail), "%s says %s after %s: %s", s->source,
+                 pgw_status_name(s->to), pgw_status_name(o.status),
+                 s->evidence ? s->evidence : "");
+        pgw_order_txn_discrepancy(d, txn, o.id, "contrary_result",
+                                  pgw_status_name(o.status),
+                                  pgw_status_name(s->to), s->source, detail);
+        pgw_log(PGW_LOG_WARN, "order.discrepancy", "%s", detail);
+        pgw_store_submit(d->store, txn, pgw__settle_recorded, s);
+        pgw_order_clear(&o);
+        return;
+    }
+    if (o.status == PGW_ST_ACCEPTED) {
+        /* evidence for an order whose send has not been committed yet cannot
+         * be about our send; record it and let the send proceed */
+        pgw_order_txn_discrepancy(d, txn, o.id, "early_evidence", "ACCEPTED",
+                                  pgw_status_name(s->to), s->source,
+                                  s->evidence);
+        pgw_store_submit(d->store, txn, pgw__settle_recorded, s);
+        pgw_order_clear(&o);
+        return;
+    }
+    if (s->channel_trade_no && s->channel_trade_no[0]) {
+        pgw_txn_add(txn, -1,
+                    "UPDATE orders SET channel_trade_no = ? WHERE id = ?", "si",
+                    s->channel_trade_no, o.id);
+        snprintf(o.channel_trade_no, sizeof(o.channel_trade_no), "%s",
+                 s->channel_trade_no);
+    }
+    if (s->to == PGW_ST_FAILED || s->to == PGW_ST_CLOSED) {
+        pgw_txn_add(txn, -1,
+                    "UPDATE orders SET voucher_status = CASE voucher_status"
+                    " WHEN 'PENDING' THEN 'FAILED' ELSE voucher_status END,"
+                    " fail_reason = COALESCE(fail_reason, ?) WHERE id = ?",
+                    "si", s->reason, o.id);
+    }
+    pgw_order_txn_transition(d, txn, &o, o.status, s->to, s->reason,
+                             s->evidence);
+    pgw_store_submit(d->store, txn, pgw__settle_done, s);
+    pgw_order_clear(&o);
+}
+
+
+void
+pgw_settle(struct pgw_daemon *d, int64_t order_id, enum pgw_status to,
+           const char *reason, const char *evidence, const char *source,
+           const char *channel_trade_no, pgw_settled_fn *then, void *arg)
+{
+    struct pgw__settle *s = calloc(1, sizeof(*s));
+
+    if (s == NULL) {
+        if (then) {
+            then(arg, PGW_ERR);
+        }
+        return;
+    }
+    s->d = d;
+    s->order_id = order_id;
+    s->to = to;
+    s->reason = strdup(reason ? reason : "");
+    s->evidence = evidence ? strdup(evidence) : NULL;
+    s->source = strdup(source ? source : "");
+    s->channel_trade_no = channel_trade_no ? strdup(channel_trade_no) : NULL;
+    s->then = then;
+    s->then_arg = arg;
+    pgw__settle_run(s);
+}
+
+
+static enum pgw_status
+pgw__final_of(enum pgw_class cls)
+{
+    switch (cls) {
+    case PGW_CLASS_SUCCESS:
+        return PGW_ST_SUCCESS;
+    case PGW_CLASS_FAILED:
+        return PGW_ST_FAILED;
+    case PGW_CLASS_CLOSED:
+        return PGW_ST_CLOSED;
+    default:
+        return PGW_ST_NONE;
+    }
+}
+
+
+/* ---- pay ------------------------------------------------------------------- */
+
+static void
+pgw__commit_logged(void *arg, int rc, int failed_stmt)
+{
+    (void) failed_stmt;
+    if (rc != PGW_OK) {
+        pgw_log(PGW_LOG_ERROR, "store.write_failed", "%s: rc %d",
+                (const char *) arg, rc);
+    }
+}
+
+
+struct pgw__wake {
+    struct pgw_daemon *d;
+    int64_t order_id;
+};
+
+
+static void
+pgw__wake_done(void *arg, int rc, int failed_stmt)
+{
+    struct pgw__wake *w = arg;
+
+    (void) failed_stmt;
+    if (rc == PGW_OK) {
+        pgw_waiters_wake(w->d, w->order_id);
+    }
+    free(w);
+}
+
+
+static void
+pgw__submit_and_wake(struct pgw_daemon *d, struct pgw_txn *txn, int64_t order_id)
+{
+    struct pgw__wake *w = malloc(sizeof(*w));
+
+    if (w == NULL) {
+        pgw_store_submit(d->store, txn, pgw__commit_logged, "wake");
+        return;
+    }
+    w->d = d;
+    w->order_id = order_id;
+    pgw_store_submit(d->store, txn, pgw__wake_done, w);
+}
+
+
+/* No channel (left) for an order that never reached one: FAILED is safe. */
+static void
+pgw__fail_unsent(struct pgw_daemon *d, const struct pgw_order *o,
+                 enum pgw_status from, const char *why)
+{
+    struct pgw_txn *txn = pgw_txn_new();
+    char reason[512];
+
+    if (txn == NULL) {
+        return;
+    }
+    snprintf(reason, sizeof(reason), "NO_CHANNEL_AVAILABLE: %s", why);
+    if (from == PGW_ST_PROCESSING) {
+        /* guard: every attempt of this order is proven NOT_SENT */
+        pgw_txn_add(txn, 0,
+                    "UPDATE orders SET updated_at = updated_at WHERE id = ?"
+                    " AND EXISTS (SELECT 1 FROM attempts WHERE order_id = ?"
+                    " AND state <> 'NOT_SENT')",
+                    "ii", o->id, o->id);
+    }
+    pgw_txn_add(txn, 1,
+                "UPDATE orders SET voucher_status = 'FAILED', fail_reason = ?"
+                " WHERE id = ?",
+                "si", reason, o->id);
+    pgw_order_txn_transition(d, txn, o, from, PGW_ST_FAILED, reason, why);
+    pgw__submit_and_wake(d, txn, o->id);
+}
+
+
+static void pgw__pay_answered(void *arg, const struct pgw_http_result *res);
+
+
+static void
+pgw__pay_intent_done(void *arg, int rc, int failed_stmt)
+{
+    struct pgw__op *op = arg;
+
+    (void) failed_stmt;
+    if (rc != PGW_OK) {
+        /* CONFLICT: another dispatcher owns this order's send; ERR: nothing
+         * was committed, the ACCEPTED sweep will try again. Never send. */
+        pgw_log(rc == PGW_CONFLICT ? PGW_LOG_INFO : PGW_LOG_ERROR,
+                "pay.not_started", "order %lld: intent not committed (rc %d)",
+                (long long) op->order_id, rc);
+        pgw__op_free(op);
+        return;
+    }
+    op->d->metrics.channel_sends++;
+    if (pgw__send_msg(op, 1, pgw__pay_answered) != PGW_OK) {
+        /* the transport could not even queue it: nothing left this host */
+        struct pgw_http_result res;
+        memset(&res, 0, sizeof(res));
+        res.sent = PGW_SENT_NOT_SENT;
+        snprintf(res.error, sizeof(res.error), "transport refused the send");
+        res.body = "";
+        pgw__pay_answered(op, &res);
+    }
+}
+
+
+static void
+pgw__reroute_or_fail(struct pgw_daemon *d, int64_t order_id)
+{
+    pgw__send_pay(d, order_id, PGW_ST_PROCESSING);
+}
+
+
+static void
+pgw__pay_answered(void *arg, const struct pgw_http_result *res)
+{
+    struct pgw__op *op = arg;
+    struct pgw_daemon *d = op->d;
+    struct pgw_outcome out;
+    struct pgw_txn *txn;
+    char evidence[512];
+    const char *state;
+    enum pgw_status final;
+
+    memset(&out, 0, sizeof(out));
+    if (res->sent == PGW_SENT_ANSWERED) {
+        pgw_pack_parse(op->pack, "pay", res->status, res->body, res->body_len,
+                       op->order_json, &out);
+        state = "ANSWERED";
+    } else {
+        out.cls = res->sent == PGW_SENT_NOT_SENT ? PGW_CLASS_NOT_SENT
+                                                 : PGW_CLASS_PROCESSING;
+        snprintf(out.error, sizeof(out.error), "%s", res->error);
+        state = res->sent == PGW_SENT_NOT_SENT ? "NOT_SENT" : "UNKNOWN";
+        d->metrics.channel_not_sent += res->sent == PGW_SENT_NOT_SENT;
+        d->metrics.channel_unknown += res->sent == PGW_SENT_UNKNOWN;
+    }
+    if (out.cls == PGW_CLASS_NOT_SENT) {
+        state = "NOT_SENT";
+    }
+    pgw__evidence(&out, evidence, sizeof(evidence));
+
+    txn = pgw_txn_new();
+    if (txn == NULL) {
+        pgw_outcome_clear(&out);
+        pgw__op_free(op);
+        return;
+    }
+    pgw_txn_add(txn, 1,
+                "UPDATE attempts SET state = ?, class = ?, code = ?, error = ?,"
+                " http_status = ?, finished_at = ? WHERE id = ?",
+                "ssssiii", state, pgw_class_name(out.cls), out.code, out.error,
+                (int64_t) res->status, pgw_now_ms(), op->attempt_id);
+    pgw_order_txn_message(d, txn, op->order_id, op->attempt_id, op->channel,
+                          "response", "pay", res->status,
+                          out.masked ? out.masked : "",
+                          res->sent == PGW_SENT_ANSWERED ? out.error : res->error);
+
+    const char *trade_no = json_string_value(
+        json_object_get(out.fields, "channel_trade_no"));
+
+    if (out.cls == PGW_CLASS_NOT_SENT) {
+        /* proven not to have reached the channel: another channel may try */
+        pgw_store_submit(d->store, txn, pgw__commit_logged, "pay.not_sent");
+        pgw_log(PGW_LOG_WARN, "pay.not_sent", "order %lld at %s: %s",
+                (long long) op->order_id, op->channel, evidence);
+        pgw__reroute_or_fail(d, op->order_id);
+        pgw_outcome_clear(&out);
+        pgw__op_free(op);
+        return;
+    }
+
+    if (op->prepay && out.cls == PGW_CLASS_SUCCESS) {
+        /* the prepay credential exists; the payment itself is still open */
+        json_t *cred = json_object_get(out.fields, "credential");
+        char *cred_text = cred ? json_dumps(cred, JSON_COMPACT) : NULL;
+        pgw_txn_add(txn, 1,
+                    "UPDATE orders SET voucher_status = 'READY', credential = ?,"
+                    " channel_trade_no = COALESCE(?, channel_trade_no),"
+                    " updated_at = ? WHERE id = ? AND voucher_status = 'PENDING'",
+                    "ssii", cred_text, trade_no, pgw_now_ms(), op->order_id);
+        free(cred_text);
+        pgw__submit_and_wake(d, txn, op->order_id);
+    } else {
+        pgw_store_submit(d->store, txn, pgw__commit_logged, "pay.answer");
+        final = pgw__final_of(out.cls);
+        if (final != PGW_ST_NONE && !(op->prepay && final == PGW_ST_SUCCESS)) {
+            char reason[256];
+            snprintf(reason, sizeof(reason), "pay answer %s", out.code);
+            pgw_settle(d, op->order_id, final, reason, evidence, "pay",
+                       trade_no, NULL, NULL);
+        }
+        /* PROCESSING / NOT_FOUND: the query scheduler settles it */
+    }
+    pgw_outcome_clear(&out);
+    pgw__op_free(op);
+}
+
+
+static int
+pgw__tried_channels(struct pgw_daemon *d, int64_t order_id,
+                    char tried[][32], const char **list)
+{
+    sqlite3_stmt *st = pgw_store_query(d->store,
+                                       "SELECT DISTINCT channel FROM attempts"
+                                       " WHERE order_id = ? AND op = 'pay'",
+                                       "i", order_id);
+    int n = 0;
+
+    while (st && n < PGW__MAX_TRIED && sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(tried[n], 32, "%s", pgw_col_text(st, 0));
+        list[n] = tried[n];
+        n++;
+    }
+    if (st) {
+        sqlite3_reset(st);
+    }
+    list[n] = NULL;
+    return n;
+}
+
+
+static void
+pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
+{
+    struct pgw_order o;
+    char tried[PGW__MAX_TRIED][32], why[256] = "no eligible channel", err[512];
+    const char *excluded[PGW__MAX_TRIED + 1];
+    struct pgw_route_query q;
+    struct pgw__op *op;
+    struct pgw_txn *txn;
+
+    if (pgw_order_load_by_id(d, order_id, &o) != PGW_OK) {
+        return;
+    }
+    if (o.status != from) {
+        pgw_order_clear(&o);
+        return;
+    }
+    pgw__tried_channels(d, order_id, tried, excluded);
+
+    for (;;) {
+        char channel[32];
+        int n;
+
+        memset(&q, 0, sizeof(q));
+        q.method = o.method;
+        q.currency = o.currency;
+        q.amount = o.amount;
+        /* the caller's channel choice is in the stored request */
+        sqlite3_stmt *st = pgw_store_query(d->store,
+                                           "SELECT json_extract(request,"
+                                           " '$.channel') FROM orders"
+                                           " WHERE id = ?",
+                                           "i", order_id);
+        char wanted[32] = "";
+        if (st && sqlite3_step(st) == SQLITE_ROW
+            && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
+            snprintf(wanted, sizeof(wanted), "%s", pgw_col_text(st, 0));
+        }
+        if (st) {
+            sqlite3_reset(st);
+        }
+        q.channel = wanted[0] ? wanted : NULL;
+        q.excluded = excluded;
+        if (pgw_route_pick(d, &q, channel, sizeof(channel), why, sizeof(why))
+            != PGW_OK) {
+            pgw__fail_unsent(d, &o, from, why);
+            pgw_order_clear(&o);
+            return;
+        }
+
+        op = calloc(1, sizeof(*op));
+        if (op == NULL) {
+            pgw_order_clear(&o);
+            return;
+        }
+        op->d = d;
+        op->order_id = order_id;
+        snprintf(op->op, sizeof(op->op), "pay");
+        snprintf(op->channel, sizeof(op->channel), "%s", channel);
+        snprintf(o.channel, sizeof(o.channel), "%s", channel);
+        op->pack = pgw_packs_get(d->packs, channel);
+        pgw_pack_retain(op->pack);
+        op->prepay = pgw_manifest_is_prepay(pgw_pack_manifest(op->pack),
+                                            o.method);
+        if (pgw__build(op, &o, err, sizeof(err)) == PGW_OK) {
+            break;
+        }
+        /* the pack could not build it: nothing was sent; alert, try another */
+        pgw_log(PGW_LOG_ERROR, "pack.build_failed", "%s pay: %s", channel, err);
+        txn = pgw_txn_new();
+        if (txn) {
+            pgw_order_txn_discrepancy(d, txn, order_id, "pack_error", NULL,
+                                      NULL, channel, err);
+            pgw_store_submit(d->store, txn, NULL, NULL);
+        }
+        n = 0;
+        while (excluded[n]) {
+            n++;
+        }
+        if (n >= PGW__MAX_TRIED) {
+            pgw__op_free(op);
+            pgw__fail_unsent(d, &o, from, err);
+            pgw_order_clear(&o);
+            return;
+        }
+        snprintf(tried[n], 32, "%s", channel);
+        excluded[n] = tried[n];
+        excluded[n + 1] = NULL;
+        snprintf(why, sizeof(why), "%s: %.200s", channel, err);
+        pgw__op_free(op);
+    }
+
+    /* commit the intent: the CAS (or the ownership guard on a reroute), the
+     * SENDING attempt and the outgoing message, before anything is sent */
+    int64_t now = pgw_now_ms();
+    const json_t *man = pgw_pack_manifest(op->pack);
+    txn = pgw_txn_new();
+    if (txn == NULL) {
+        pgw__op_free(op);
+        pgw_order_clear(&o);
+        return;
+    }
+    op->attempt_id = pgw_store_next_id(d->store, "attempts");
+    if (from == PGW_ST_ACCEPTED) {
+        char reason[64];
+        snprintf(reason, sizeof(reason), "sending pay to %s", op->channel);
+        pgw_order_txn_transition(d, txn, &o, PGW_ST_ACCEPTED,
+                                 PGW_ST_PROCESSING, reason, NULL);
+    } else {
+        /* reroute: only while no attempt of this order is still open */
+        pgw_txn_add(txn, 0,
+                    "UPDATE orders SET updated_at = updated_at WHERE id = ?"
+                    " AND EXISTS (SELECT 1 FROM attempts WHERE order_id = ?"
+                    " AND state <> 'NOT_SENT')",
+                    "ii", o.id, o.id);
+    }
+    pgw_txn_add(txn, 1,
+                "UPDATE orders SET channel = ?, pack_version = ?,"
+                " next_query_at = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'PROCESSING'",
+                "ssiii", op->channel, pgw_pack_version(op->pack),
+                now + pgw__first_query_delay(d, op->channel, man), now, o.id);
+    pgw_txn_add(txn, 1,
+                "INSERT INTO attempts (id, order_id, op, channel, pack_version,"
+                " state, started_at) VALUES (?, ?, 'pay', ?, ?, 'SENDING', ?)",
+                "iissi", op->attempt_id, o.id, op->channel,
+                pgw_pack_version(op->pack), now);
+    pgw_order_txn_message(d, txn, o.id, op->attempt_id, op->channel, "request",
+                          "pay", 0, op->msg.masked ? op->msg.masked : "",
+                          op->msg.url);
+    pgw_store_submit(d->store, txn, pgw__pay_intent_done, op);
+    pgw_order_clear(&o);
+}
+
+
+void
+pgw_dispatch_pay(struct pgw_daemon *d, int64_t order_id)
+{
+    pgw__send_pay(d, order_id, PGW_ST_ACCEPTED);
+}
+
+
+/* ---- query ----------------------------------------------------------------- */
+
+static void pgw__query_answered(void *arg, const struct pgw_http_result *res);
+
+
+static void
+pgw__query_intent_done(void *arg, int rc, int failed_stmt)
+{
+    struct pgw__op *op = arg;
+
+    (void) failed_stmt;
+    if (rc != PGW_OK) {
+        op->d->queries_in_flight--;
+        pgw__op_free(op);
+        return;
+    }
+    op->d->metrics.queries++;
+    if (pgw__send_msg(op, 0, pgw__query_answered) != PGW_OK) {
+        op->d->queries_in_flight--;
+        pgw__op_free(op);
+    }
+}
+
+
+static void
+pgw__query_answered(void *arg, const struct pgw_http_result *res)
+{
+    struct pgw__op *op = arg;
+    struct pgw_daemon *d = op->d;
+    struct pgw_outcome out;
+    struct pgw_txn *txn;
+    struct pgw_order o;
+    char evidence[512];
+
+    d->queries_in_flight--;
+    memset(&out, 0, sizeof(out));
+    if (res->sent == PGW_SENT_ANSWERED) {
+        pgw_pack_parse(op->pack, op->op, res->status, res->body, res->body_len,
+                       op->order_json, &out);
+    } else {
+        out.cls = PGW_CLASS_PROCESSING;
+        snprintf(out.error, sizeof(out.error), "%s", res->error);
+    }
+    pgw__evidence(&out, evidence, sizeof(evidence));
+
+    txn = pgw_txn_new();
+    if (txn == NULL) {
+        pgw_outcome_clear(&out);
+        pgw__op_free(op);
+        return;
+    }
+    pgw_txn_add(txn, 1,
+                "UPDATE attempts SET state = ?, class = ?, code = ?, error = ?,"
+                " http_status = ?, finished_at = ? WHERE id = ?",
+                "ssssiii", res->sent == PGW_SENT_ANSWERED ? "ANSWERED" : "UNKNOWN",
+                pgw_class_name(out.cls), out.code, out.error,
+                (int64_t) res->status, pgw_now_ms(), op->attempt_id);
+    pgw_order_txn_message(d, txn, op->order_id, op->attempt_id, op->channel,
+                          "response", op->op, res->status,
+                          out.masked ? out.masked : "",
+                          res->sent == PGW_SENT_ANSWERED ? out.error : res->error);
+
+    const char *trade_no = json_string_value(
+        json_object_get(out.fields, "channel_trade_no"));
+    enum pgw_status final = pgw__final_of(out.cls);
+    char reason[256];
+    snprintf(reason, sizeof(reason), "%s answer %s", op->op, out.code);
+
+    if (strcmp(op->op, "close") == 0) {
+        /* a close only proves CLOSED when the channel confirms it */
+        final = out.cls == PGW_CLASS_SUCCESS ? PGW_ST_CLOSED : PGW_ST_NONE;
+    } else if (out.cls == PGW_CLASS_NOT_FOUND
+               && pgw_order_load_by_id(d, op->order_id, &o) == PGW_OK) {
+        int64_t now = pgw_now_ms();
+        if (o.not_found_since == 0) {
+            pgw_txn_add(txn, -1,
+                        "UPDATE orders SET not_found_since = ? WHERE id = ?",
+                        "ii", now, o.id);
+        } else if (now - o.not_found_since
+                       > d->conf->not_found_alert_s * 1000) {
+            pgw_order_txn_discrepancy(d, txn, o.id, "not_found_alert",
+                                      pgw_status_name(o.status), "NOT_FOUND",
+                                      out.code, "channel keeps saying the"
+                                      " order does not exist");
+        }
+        /* the channel never created it and the credential has expired (plus
+         * a grace period): nobody can pay it any more */
+        if (o.created_at + (o.expire_seconds + d->conf->expiry_grace_s) * 1000
+            < now) {
+            final = PGW_ST_CLOSED;
+            snprintf(reason, sizeof(reason),
+                     "expired unpaid: channel has no trade after expiry");
+        }
+        pgw_order_clear(&o);
+    }
+    pgw_store_submit(d->store, txn, pgw__commit_logged, "query.answer");
+    if (final != PGW_ST_NONE) {
+        pgw_settle(d, op->order_id, final, reason, evidence, op->op, trade_no,
+                   NULL, NULL);
+    }
+    pgw_outcome_clear(&out);
+    pgw__op_free(op);
+}
+
+
+static void
+pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname)
+{
+    struct pgw_order o;
+    struct pgw__op *op;
+    struct pgw_txn *txn;
+    char err[512];
+    int64_t now = pgw_now_ms();
+
+    if (pgw_order_load_by_id(d, order_id, &o) != PGW_OK) {
+        return;
+    }
+    if (o.status != PGW_ST_PROCESSING || o.channel[0] == '\0') {
+        pgw_order_clear(&o);
+        return;
+    }
+    op = calloc(1, sizeof(*op));
+    if (op == NULL) {
+        pgw_order_clear(&o);
+        return;
+    }
+    op->d = d;
+    op->order_id = order_id;
+    snprintf(op->op, sizeof(op->op), "%s", opname);
+    snprintf(op->channel, sizeof(op->channel), "%s", o.channel);
+    op->pack = pgw_packs_get(d->packs, o.channel);
+    if (op->pack == NULL) {
+        pgw_order_clear(&o);
+        free(op);
+        return;
+    }
+    pgw_pack_retain(op->pack);
+    const json_t *man = pgw_pack_manifest(op->pack);
+
+    txn = pgw_txn_new();
+    if (txn == NULL) {
+        pgw__op_free(op);
+        pgw_order_clear(&o);
+        return;
+    }
+    if (strcmp(opname, "query") == 0) {
+        /* the next query time moves now, so a slow answer is not re-queried */
+        pgw_txn_add(txn, -1,
+                    "UPDATE orders SET query_count = query_count + 1,"
+                    " next_query_at = ? WHERE id = ? AND status = 'PROCESSING'",
+                    "ii", now + pgw__query_backoff(d, o.channel, man,
+                                                   o.query_count),
+                    o.id);
+    }
+    if (pgw__build(op, &o, err, sizeof(err)) != PGW_OK) {
+        pgw_log(PGW_LOG_ERROR, "pack.build_failed", "%s %s: %s", o.channel,
+                opname, err);
+        pgw_order_txn_discrepancy(d, txn, o.id, "pack_error",
+                                  pgw_status_name(o.status), NULL, o.channel,
+                                  err);
+        pgw_store_submit(d->store, txn, NULL, NULL);
+        pgw__op_free(op);
+        pgw_order_clear(&o);
+        return;
+    }
+    op->attempt_id = pgw_store_next_id(d->store, "attempts");
+    pgw_txn_add(txn, 1,
+                "INSERT INTO attempts (id, order_id, op, channel, pack_version,"
+                " state, started_at) VALUES (?, ?, ?, ?, ?, 'SENDING', ?)",
+                "iisssi", op->attempt_id, o.id, opname, o.channel,
+                pgw_pack_version(op->pack), now);
+    pgw_order_txn_message(d, txn, o.id, op->attempt_id, o.channel, "request",
+                          opname, 0, op->msg.masked ? op->msg.masked : "",
+                          op->msg.url);
+    d->queries_in_flight++;
+    pgw_store_submit(d->store, txn, pgw__query_intent_done, op);
+    pgw_order_clear(&o);
+}
+
+
+void
+pgw_dispatch_query(struct pgw_daemon *d, int64_t order_id)
+{
+    pgw__channel_op(d, order_id, "query");
+}
+
+
+void
+pgw_dispatch_close(struct pgw_daemon *d, int64_t order_id)
+{
+    pgw__channel_op(d, order_id, "close");
+}

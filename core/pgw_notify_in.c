@@ -1,0 +1,196 @@
+/*
+ * pgw_notify_in.c — applies a channel's asynchronous notification.
+ *
+ * Order of checks: the channel has a pack; the pack verifies the signature over
+ * the raw body (else: recorded as forged, the pack's rejection ack, no change);
+ * the order exists at that channel; the amount matches (else: discrepancy, no
+ * change). Only then is the class applied with pgw_settle — a duplicate is a
+ * no-op, a contrary result after a final one is a discrepancy. The channel's
+ * expected ack is sent only after the evidence is durably recorded.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+
+#include "pgw_daemon.h"
+#include "pgw_dispatch.h"
+#include "pgw_http.h"
+#include "pgw_log.h"
+#include "pgw_notify_in.h"
+#include "pgw_order.h"
+#include "pgw_pack.h"
+#include "pgw_store.h"
+
+
+struct pgw__ack {
+    struct pgw_daemon *d;
+    struct evhttp_request *req;
+    int status;
+    char content_type[64];
+    char *body;
+    int64_t order_id;
+    enum pgw_status to;
+    char reason[160];
+    char evidence[512];
+    char trade_no[128];
+};
+
+
+static void
+pgw__ack_send(void *arg, int rc)
+{
+    struct pgw__ack *a = arg;
+
+    if (rc != PGW_OK) {
+        /* not durably applied: make the channel send it again */
+        pgw_http_text(a->req, 503, "text/plain", "retry", 5);
+    } else {
+        pgw_http_text(a->req, a->status, a->content_type,
+                      a->body ? a->body : "", a->body ? strlen(a->body) : 0);
+    }
+    free(a->body);
+    free(a);
+}
+
+
+/* the notify and its checks are recorded; apply the result, then ack */
+static void
+pgw__ack_done(void *arg, int rc, int failed_stmt)
+{
+    struct pgw__ack *a = arg;
+
+    (void) failed_stmt;
+    if (rc == PGW_OK && a->to != PGW_ST_NONE) {
+        pgw_settle(a->d, a->order_id, a->to, a->reason, a->evidence, "notify",
+                   a->trade_no[0] ? a->trade_no : NULL, pgw__ack_send, a);
+        return;
+    }
+    pgw__ack_send(a, rc == PGW_OK ? PGW_OK : PGW_ERR);
+}
+
+
+void
+pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
+              const char *channel)
+{
+    struct pgw_pack *pack;
+    struct pgw_notify nt;
+    struct pgw_order o;
+    struct pgw_txn *txn;
+    struct pgw__ack *a;
+    size_t len;
+    const char *body = pgw_http_body(req, &len);
+    const char *ctype = pgw_http_header(req, "Content-Type");
+    int have_order = 0;
+
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        pgw_http_error(req, 404, "NOT_FOUND", "notifications are POSTed");
+        return;
+    }
+    pack = pgw_packs_get(d->packs, channel);
+    if (pack == NULL) {
+        pgw_http_error(req, 404, "NOT_FOUND", "no such channel");
+        return;
+    }
+    pgw_pack_retain(pack);
+    memset(&nt, 0, sizeof(nt));
+    memset(&o, 0, sizeof(o));
+    pgw_pack_notify(pack, ctype ? ctype : "", body, len, &nt);
+
+    txn = pgw_txn_new();
+    a = calloc(1, sizeof(*a));
+    if (txn == NULL || a == NULL) {
+        pgw_txn_free(txn);
+        free(a);
+        pgw_http_text(req, 503, "text/plain", "retry", 5);
+        goto done;
+    }
+    a->d = d;
+    a->req = req;
+    a->to = PGW_ST_NONE;
+    a->status = nt.ack_status ? nt.ack_status : (nt.verified ? 200 : 400);
+    snprintf(a->content_type, sizeof(a->content_type), "%s",
+             nt.ack_content_type[0] ? nt.ack_content_type : "text/plain");
+    a->body = strdup(nt.ack_body ? nt.ack_body : (nt.verified ? "" : "fail"));
+
+    if (!nt.verified) {
+        d->metrics.notifies_rejected++;
+        pgw_log(PGW_LOG_WARN, "notify.rejected", "%s: %s", channel,
+                nt.outcome.error[0] ? nt.outcome.error : "signature invalid");
+        pgw_order_txn_message(d, txn, 0, 0, channel, "notify", "notify", 0,
+                              nt.outcome.masked ? nt.outcome.masked : "",
+                              "REJECTED: signature did not verify");
+        if (a->status < 400) {
+            a->status = 400;   /* never acknowledge what we did not verify */
+        }
+        pgw_store_submit(d->store, txn, pgw__ack_done, a);
+        goto done;
+    }
+    d->metrics.notifies_verified++;
+
+    int rc = pgw_order_load_by_channel_no(d, channel, nt.out_trade_no, &o);
+    have_order = rc == PGW_OK;
+    if (!have_order) {
+        /* verified but not ours (or ambiguous): record, alert, ack so the
+         * channel stops; nothing changes */
+        pgw_order_txn_message(d, txn, 0, 0, channel, "notify", "notify", 0,
+                              nt.outcome.masked ? nt.outcome.masked : "",
+                              rc == PGW_CONFLICT ? "ambiguous out_trade_no"
+                                                 : "unknown out_trade_no");
+        pgw_order_txn_discrepancy(d, txn, 0, "notify_unknown_order", NULL,
+                                  pgw_class_name(nt.outcome.cls),
+                                  nt.outcome.code, nt.out_trade_no);
+        pgw_store_submit(d->store, txn, pgw__ack_done, a);
+        goto done;
+    }
+    pgw_order_txn_message(d, txn, o.id, 0, channel, "notify", "notify", 0,
+                          nt.outcome.masked ? nt.outcome.masked : "", "verified");
+
+    json_t *amount = json_object_get(nt.outcome.fields, "amount");
+    if (json_is_integer(amount) && json_integer_value(amount) != o.amount) {
+        char detail[160];
+        snprintf(detail, sizeof(detail), "notify amount %lld != order %lld",
+                 (long long) json_integer_value(amount), (long long) o.amount);
+        pgw_order_txn_discrepancy(d, txn, o.id, "amount_mismatch",
+                                  pgw_status_name(o.status),
+                                  pgw_class_name(nt.outcome.cls),
+                                  nt.outcome.code, detail);
+        pgw_store_submit(d->store, txn, pgw__ack_done, a);
+        goto done;
+    }
+
+    switch (nt.outcome.cls) {
+    case PGW_CLASS_SUCCESS:
+        a->to = PGW_ST_SUCCESS;
+        break;
+    case PGW_CLASS_FAILED:
+        a->to = PGW_ST_FAILED;
+        break;
+    case PGW_CLASS_CLOSED:
+        a->to = PGW_ST_CLOSED;
+        break;
+    default:
+        a->to = PGW_ST_NONE;   /* in progress: nothing final to apply */
+    }
+    a->order_id = o.id;
+    snprintf(a->reason, sizeof(a->reason), "notify %s", nt.outcome.code);
+    snprintf(a->evidence, sizeof(a->evidence), "class=%s code=%s",
+             pgw_class_name(nt.outcome.cls), nt.outcome.code);
+    snprintf(a->trade_no, sizeof(a->trade_no), "%s",
+             json_string_value(json_object_get(nt.outcome.fields,
+                                               "channel_trade_no"))
+                 ? json_string_value(json_object_get(nt.outcome.fields,
+                                                     "channel_trade_no"))
+                 : "");
+    pgw_store_submit(d->store, txn, pgw__ack_done, a);
+
+done:
+    if (have_order) {
+        pgw_order_clear(&o);
+    }
+    pgw_notify_clear(&nt);
+    pgw_pack_release(pack);
+}

@@ -1,0 +1,15 @@
+/*
+ * pgw_outbox.h — delivery of caller notifications from the durable outbox
+ * (SPEC §3.5): signed POSTs, any 2xx acknowledges, otherwise retried on the
+ * decaying schedule notify_backoff; every attempt is recorded.
+ */
+
+#ifndef PGW_OUTBOX_H
+#define PGW_OUTBOX_H
+
+struct pgw_daemon;
+
+/* sends what is due (called by the scheduler tick) */
+void pgw_outbox_tick(struct pgw_daemon *d);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * pgw_scheduler.c — the loop's periodic work and start-up recovery.
+ *
+ * Every scan_interval_ms: query PROCESSING orders whose next_query_at is due
+ * (set at send time to sent + first-query delay, then moved by the channel's
+ * backoff on each query — never sooner), re-dispatch ACCEPTED orders whose
+ * intent commit failed, and deliver due caller notifications.
+ *
+ * Recovery (before the loop runs): an attempt still SENDING belongs to a
+ * process that died mid-send — it may have reached the channel, so it becomes
+ * UNKNOWN and its order (already PROCESSING, same commit as the attempt) is
+ * left to the query scheduler; it is never sent again. ACCEPTED orders have no
+ * attempt and were never sent: they are dispatched.
+ */
+
+#include <string.h>
+
+#include <event2/event.h>
+#include <sqlite3.h>
+
+#include "pgw_config.h"
+#include "pgw_daemon.h"
+#include "pgw_dispatch.h"
+#include "pgw_log.h"
+#include "pgw_outbox.h"
+#include "pgw_store.h"
+
+#define PGW__SCAN_BATCH 256
+#define PGW__MAX_QUERIES_IN_FLIGHT 512
+
+
+static int
+pgw__collect(struct pgw_daemon *d, const char *sql, int64_t arg, int64_t *ids,
+             int max)
+{
+    sqlite3_stmt *st = pgw_store_query(d->store, sql, "i", arg);
+    int n = 0;
+
+    while (st && n < max && sqlite3_step(st) == SQLITE_ROW) {
+        ids[n++] = sqlite3_column_int64(st, 0);
+    }
+    if (st) {
+        sqlite3_reset(st);
+    }
+    return n;
+}
+
+
+void
+pgw_scheduler_tick(struct pgw_daemon *d)
+{
+    int64_t ids[PGW__SCAN_BATCH];
+    int64_t now = pgw_now_ms();
+    int n, room;
+
+    room = PGW__MAX_QUERIES_IN_FLIGHT - d->queries_in_flight;
+    if (room > PGW__SCAN_BATCH) {
+        room = PGW__SCAN_BATCH;
+    }
+    if (room > 0) {
+        n = pgw__collect(d,
+                         "SELECT id FROM orders WHERE status = 'PROCESSING'"
+                         " AND next_query_at IS NOT NULL AND next_query_at <= ?"
+                         " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE"
+                         " a.order_id = orders.id AND a.state = 'SENDING')"
+                         " ORDER BY next_query_at LIMIT 256",
+                         now, ids, room);
+        for (int i = 0; i < n; i++) {
+            pgw_dispatch_query(d, ids[i]);
+        }
+    }
+    /* ACCEPTED for more than 5 s: the intent commit failed; nothing was sent */
+    n = pgw__collect(d,
+                     "SELECT id FROM orders WHERE status = 'ACCEPTED'"
+                     " AND updated_at < ? LIMIT 64",
+                     now - 5000, ids, 64);
+    for (int i = 0; i < n; i++) {
+        pgw_dispatch_pay(d, ids[i]);
+    }
+    pgw_outbox_tick(d);
+}
+
+
+static void
+pgw__tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    pgw_scheduler_tick(arg);
+}
+
+
+int
+pgw_scheduler_start(struct pgw_daemon *d)
+{
+    struct timeval tv;
+
+    d->scan_timer = event_new(d->base, -1, EV_PERSIST, pgw__tick_cb, d);
+    if (d->scan_timer == NULL) {
+        return PGW_ERR;
+    }
+    tv.tv_sec = d->conf->scan_interval_ms / 1000;
+    tv.tv_usec = (d->conf->scan_interval_ms % 1000) * 1000;
+    return event_add(d->scan_timer, &tv) == 0 ? PGW_OK : PGW_ERR;
+}
+
+
+int
+pgw_recover(struct pgw_daemon *d)
+{
+    struct pgw_txn *txn = pgw_txn_new();
+    int64_t ids[PGW__SCAN_BATCH];
+    int n = 0, total = 0;
+
+    if (txn == NULL) {
+        return PGW_ERR;
+    }
+    /* sends that may have happened: never again, the query settles them */
+    pgw_txn_add(txn, -1,
+                "UPDATE attempts SET state = 'UNKNOWN', error = 'process ended"
+                " during the send', finished_at = ? WHERE state = 'SENDING'",
+                "i", pgw_now_ms());
+    if (pgw_store_exec_now(d->store, txn) != PGW_OK) {
+        return PGW_ERR;
+    }
+    /* never sent: send now (the CAS makes a double dispatch harmless) */
+    do {
+        n = pgw__collect(d,
+                         "SELECT id FROM orders WHERE status = 'ACCEPTED'"
+                         " AND id > ? ORDER BY id LIMIT 256",
+                         total ? ids[n - 1] : 0, ids, PGW__SCAN_BATCH);
+        for (int i = 0; i < n; i++) {
+            pgw_dispatch_pay(d, ids[i]);
+        }
+        total += n;
+    } while (n == PGW__SCAN_BATCH);
+    pgw_log(PGW_LOG_INFO, "recover", "%d accepted orders dispatched", total);
+    return PGW_OK;
+}

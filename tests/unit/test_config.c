@@ -1,0 +1,133 @@
+/*
+ * test_config.c — paygwd.conf and apps.conf: good files parse; every bad line
+ * stops with "<file>:<line>: …" naming the problem.
+ */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "pgw_apps.h"
+#include "pgw_config.h"
+
+
+static const char *
+write_tmp(const char *text)
+{
+    static char path[64];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/tmp/pgw-test-conf-%d", getpid());
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+
+static void
+expect_error(const char *text, const char *needle)
+{
+    char err[512], want[128];
+    const char *path = write_tmp(text);
+    struct pgw_config *c = pgw_config_load(path, err, sizeof(err));
+
+    assert_null(c);
+    snprintf(want, sizeof(want), "%s:%s", path, needle);
+    if (strstr(err, want) == NULL) {
+        fail_msg("error '%s' lacks '%s'", err, want);
+    }
+    unlink(path);
+}
+
+
+static void
+test_good_config(void **state)
+{
+    char err[512];
+    const char *path = write_tmp(
+        "# comment\n"
+        "db /tmp/x.db\n"
+        "admin_token t0k  # trailing comment\n"
+        "notify_backoff 1,2,3\n"
+        "channel alipay endpoint http://127.0.0.1:9100/gateway.do\n"
+        "channel alipay first_query_delay_ms 300\n"
+        "channel alipay query_backoff_ms 300,500\n"
+        "channel alipay param app_id 2021000000000001\n");
+    struct pgw_config *c = pgw_config_load(path, err, sizeof(err));
+    struct pgw_channel_conf *ch;
+
+    (void) state;
+    assert_non_null(c);
+    assert_string_equal(c->db, "/tmp/x.db");
+    assert_string_equal(c->admin_token, "t0k");
+    assert_int_equal(c->n_notify_backoff, 3);
+    assert_int_equal(c->notify_backoff_s[2], 3);
+    ch = pgw_config_channel(c, "alipay");
+    assert_non_null(ch);
+    assert_int_equal(ch->first_query_delay_ms, 300);
+    assert_int_equal(ch->n_query_backoff, 2);
+    assert_string_equal(json_string_value(json_object_get(ch->params, "app_id")),
+                        "2021000000000001");
+    pgw_config_free(c);
+    unlink(path);
+}
+
+
+static void
+test_bad_configs_name_file_and_line(void **state)
+{
+    (void) state;
+    expect_error("db x\nbogus 1\n", "2: bogus: unknown directive");
+    expect_error("\n\nscan_interval_ms abc\n", "3: scan_interval_ms");
+    expect_error("channel alipay endpoint ftp://x\n", "1: channel: endpoint");
+    expect_error("notify_backoff 1,,x\n", "1: notify_backoff");
+    expect_error("db\n", "1: db: expected exactly one value");
+    expect_error("channel alipay param onlykey\n", "1: channel");
+}
+
+
+static void
+test_apps_file(void **state)
+{
+    char err[512];
+    const char *path = write_tmp("# apps\nA1 HMAC-SHA256 0123456789abcdef0123\n");
+    struct pgw_apps *apps = pgw_apps_load(path, err, sizeof(err));
+
+    (void) state;
+    assert_non_null(apps);
+    assert_non_null(pgw_apps_find(apps, "A1"));
+    assert_null(pgw_apps_find(apps, "A2"));
+    assert_int_equal(pgw_apps_find(apps, "A1")->secret_len, 20);
+    pgw_apps_free(apps);
+
+    path = write_tmp("A1 HMAC-SHA256 0123456789abcdef0123\n"
+                     "A1 HMAC-SHA256 0123456789abcdef0123\n");
+    assert_null(pgw_apps_load(path, err, sizeof(err)));
+    assert_non_null(strstr(err, ":2: duplicate app_id"));
+    path = write_tmp("A1 MD5 0123456789abcdef0123\n");
+    assert_null(pgw_apps_load(path, err, sizeof(err)));
+    assert_non_null(strstr(err, ":1: unknown scheme"));
+    path = write_tmp("A1 HMAC-SHA256 short\n");
+    assert_null(pgw_apps_load(path, err, sizeof(err)));
+    assert_non_null(strstr(err, ":1: secret"));
+    unlink(path);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_config),
+        cmocka_unit_test(test_bad_configs_name_file_and_line),
+        cmocka_unit_test(test_apps_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

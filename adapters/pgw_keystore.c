@@ -1,0 +1,253 @@
+/*
+ * pgw_keystore.c -- keys by NAME, for packs that sign and verify.
+ *
+ * A name is [A-Za-z0-9_.-]{1,64}, not starting with '.', so it can never
+ * leave the keystore directory.  The file is <dir>/<name>.pem, else
+ * <dir>/<name>.key, else <dir>/<name>; its content is either PEM (any
+ * structure OpenSSL decodes: PKCS#8, PKCS#1 "RSA PRIVATE KEY", SPKI "PUBLIC
+ * KEY", "RSA PUBLIC KEY") or bare base64 of the DER as channels hand keys
+ * out (PKCS#1 / PKCS#8 private, SPKI / PKCS#1 public).  Encrypted keys are
+ * refused (no passphrase prompt ever).  Keys are decoded once and cached as
+ * EVP_PKEY for the life of the keystore (one keystore per pack version, so a
+ * reload picks up rotated keys).  Key material never enters Lua.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/decoder.h>
+#include <openssl/evp.h>
+
+#include "pgw_adapter.h"
+
+
+#define PGW_KEY_FILE_MAX (64 * 1024)
+
+
+struct pgw_keystore_entry {
+    char name[65];
+    EVP_PKEY *pkey;
+    struct pgw_keystore_entry *next;
+};
+
+struct pgw_keystore {
+    char *dir;
+    struct pgw_keystore_entry *keys;
+};
+
+
+int
+pgw_keystore_name_ok(const char *name)
+{
+    size_t i, n;
+
+    if (name == NULL) {
+        return 0;
+    }
+    n = strlen(name);
+    if (n == 0 || n > 64 || name[0] == '.') {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '_' || c == '-' || c == '.')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
+struct pgw_keystore *
+pgw_keystore_new(const char *dir)
+{
+    struct pgw_keystore *ks = calloc(1, sizeof(*ks));
+
+    if (ks == NULL) {
+        return NULL;
+    }
+    ks->dir = strdup(dir != NULL ? dir : ".");
+    if (ks->dir == NULL) {
+        free(ks);
+        return NULL;
+    }
+    return ks;
+}
+
+
+void
+pgw_keystore_free(struct pgw_keystore *ks)
+{
+    struct pgw_keystore_entry *e, *next;
+
+    if (ks == NULL) {
+        return;
+    }
+    for (e = ks->keys; e != NULL; e = next) {
+        next = e->next;
+        EVP_PKEY_free(e->pkey);
+        free(e);
+    }
+    free(ks->dir);
+    free(ks);
+}
+
+
+static int
+pgw_keystore_no_pass(char *buf, size_t size, size_t *len, const OSSL_PARAM *params,
+                     void *arg)
+{
+    (void) buf; (void) size; (void) params; (void) arg;
+    *len = 0;
+    return 0;
+}
+
+
+static EVP_PKEY *
+pgw_keystore_decode(const unsigned char *data, size_t len, const char *input_type,
+                    int selection)
+{
+    OSSL_DECODER_CTX *dctx;
+    EVP_PKEY *pkey = NULL;
+    const unsigned char *p = data;
+    size_t left = len;
+
+    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, input_type, NULL, NULL, selection,
+                                         NULL, NULL);
+    if (dctx == NULL) {
+        return NULL;
+    }
+    OSSL_DECODER_CTX_set_passphrase_cb(dctx, pgw_keystore_no_pass, NULL);
+    if (!OSSL_DECODER_from_data(dctx, &p, &left)) {
+        pkey = NULL;
+    }
+    OSSL_DECODER_CTX_free(dctx);
+    return pkey;
+}
+
+
+static EVP_PKEY *
+pgw_keystore_parse(const char *text, size_t len)
+{
+    EVP_PKEY *pkey;
+    unsigned char *der;
+    size_t derlen;
+
+    if (memmem(text, len, "-----BEGIN", 10) != NULL) {
+        if (memmem(text, len, "ENCRYPTED", 9) != NULL) {
+            return NULL;
+        }
+        pkey = pgw_keystore_decode((const unsigned char *) text, len, "PEM",
+                                   OSSL_KEYMGMT_SELECT_KEYPAIR);
+        if (pkey == NULL) {
+            pkey = pgw_keystore_decode((const unsigned char *) text, len, "PEM",
+                                       OSSL_KEYMGMT_SELECT_PUBLIC_KEY);
+        }
+        return pkey;
+    }
+
+    der = malloc(len * 3 / 4 + 3);
+    if (der == NULL) {
+        return NULL;
+    }
+    if (pgw_b64_decode(text, len, der, &derlen) != 0 || derlen == 0) {
+        free(der);
+        return NULL;
+    }
+    pkey = pgw_keystore_decode(der, derlen, "DER", OSSL_KEYMGMT_SELECT_KEYPAIR);
+    if (pkey == NULL) {
+        pkey = pgw_keystore_decode(der, derlen, "DER", OSSL_KEYMGMT_SELECT_PUBLIC_KEY);
+    }
+    OPENSSL_cleanse(der, derlen);
+    free(der);
+    return pkey;
+}
+
+
+static char *
+pgw_keystore_read(const struct pgw_keystore *ks, const char *name, size_t *len,
+                  char *path, size_t pathlen)
+{
+    static const char *const ext[] = {".pem", ".key", "", NULL};
+    char *buf = NULL;
+    int i;
+
+    for (i = 0; ext[i] != NULL && buf == NULL; i++) {
+        FILE *f;
+        long sz;
+
+        snprintf(path, pathlen, "%s/%s%s", ks->dir, name, ext[i]);
+        f = fopen(path, "rb");
+        if (f == NULL) {
+            continue;
+        }
+        if (fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) >= 0 && sz <= PGW_KEY_FILE_MAX
+            && fseek(f, 0, SEEK_SET) == 0) {
+            buf = malloc((size_t) sz + 1);
+            if (buf != NULL && fread(buf, 1, (size_t) sz, f) == (size_t) sz) {
+                buf[sz] = '\0';
+                *len = (size_t) sz;
+            } else {
+                free(buf);
+                buf = NULL;
+            }
+        }
+        fclose(f);
+        if (buf == NULL) {
+            break;    /* exists but unreadable: do not try other names */
+        }
+    }
+    return buf;
+}
+
+
+EVP_PKEY *
+pgw_keystore_get(struct pgw_keystore *ks, const char *name, char *err, size_t errlen)
+{
+    struct pgw_keystore_entry *e;
+    char path[4096];
+    char *text;
+    size_t len = 0;
+    EVP_PKEY *pkey;
+
+    if (ks == NULL) {
+        snprintf(err, errlen, "no keystore available");
+        return NULL;
+    }
+    if (!pgw_keystore_name_ok(name)) {
+        snprintf(err, errlen, "invalid key name");
+        return NULL;
+    }
+    for (e = ks->keys; e != NULL; e = e->next) {
+        if (strcmp(e->name, name) == 0) {
+            return e->pkey;
+        }
+    }
+
+    text = pgw_keystore_read(ks, name, &len, path, sizeof(path));
+    if (text == NULL) {
+        snprintf(err, errlen, "key '%s' not found in keystore %s", name, ks->dir);
+        return NULL;
+    }
+    pkey = pgw_keystore_parse(text, len);
+    OPENSSL_cleanse(text, len);
+    free(text);
+    if (pkey == NULL) {
+        snprintf(err, errlen, "key '%s' (%s): not a PEM or base64 DER key", name, path);
+        return NULL;
+    }
+
+    e = calloc(1, sizeof(*e));
+    if (e == NULL) {
+        EVP_PKEY_free(pkey);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    memcpy(e->name, name, strlen(name) + 1);
+    e->pkey = pkey;
+    e->next = ks->keys;
+    ks->keys = e;
+    return pkey;
+}

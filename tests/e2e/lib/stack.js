@@ -1,0 +1,445 @@
+'use strict';
+// The real paygw stack for end-to-end tests: the Alipay simulator (tests/sim), paygwd and
+// nginx with ngx_http_paygw_module, all on 127.0.0.1 with ports chosen at run time, in a
+// fresh temp directory with fresh keys.
+//
+// Env: PAYGW_ROOT (repo root, default two levels above tests/e2e), PAYGW_BUILD (build dir,
+// default $PAYGW_ROOT/build; `make test SAN=1` passes build-san), NGINX (nginx binary),
+// PAYGW_E2E_KEEP=1 keeps the temp dir, PAYGW_E2E_VERBOSE=1 prints log tails at teardown.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const { spawn, execFileSync } = require('node:child_process');
+const { request } = require('./http');
+const { authorization, verifyPaygwSignature } = require('./sign');
+const { sleep, waitFor, freePort } = require('./util');
+
+const ROOT = path.resolve(process.env.PAYGW_ROOT || path.join(__dirname, '..', '..', '..'));
+const BUILD = path.resolve(process.env.PAYGW_BUILD || path.join(ROOT, 'build'));
+const ALIPAY_APP_ID = '2021000000000001';
+
+const live = new Set();
+process.on('exit', () => {
+  for (const p of live) {
+    try {
+      process.kill(p.pid, p.stopSignal || 'SIGKILL');
+    } catch (_) { /* already gone */ }
+  }
+});
+
+function findNginx() {
+  if (process.env.NGINX) return process.env.NGINX;
+  for (const dir of (process.env.PATH || '').split(':').concat(['/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin'])) {
+    const p = path.join(dir, 'nginx');
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch (_) { /* keep looking */ }
+  }
+  throw new Error('nginx not found (set NGINX=/path/to/nginx)');
+}
+
+function openssl(args) {
+  execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function tail(file, lines = 40) {
+  try {
+    const t = fs.readFileSync(file, 'utf8').split('\n');
+    return t.slice(-lines).join('\n');
+  } catch (_) {
+    return '(no such file)';
+  }
+}
+
+class Proc {
+  constructor(name, cmd, args, { cwd, logFile, stopSignal = 'SIGTERM', env }) {
+    this.name = name;
+    this.stopSignal = stopSignal;
+    this.logFile = logFile;
+    const fd = fs.openSync(logFile, 'a');
+    fs.writeSync(fd, `\n==== ${new Date().toISOString()} start ${cmd} ${args.join(' ')}\n`);
+    this.child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', fd], env: env || process.env });
+    fs.closeSync(fd);
+    this.pid = this.child.pid;
+    this.stdout = '';
+    this.exited = false;
+    this.exitInfo = null;
+    this.child.stdout.on('data', (d) => {
+      this.stdout += d;
+      fs.appendFileSync(logFile, d);
+    });
+    this.exitPromise = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exited = true;
+        this.exitInfo = { code, signal };
+        live.delete(this);
+        resolve(this.exitInfo);
+      });
+      this.child.on('error', (e) => {
+        this.exited = true;
+        this.exitInfo = { code: null, signal: null, error: e.message };
+        live.delete(this);
+        resolve(this.exitInfo);
+      });
+    });
+    live.add(this);
+  }
+
+  async kill(signal) {
+    if (this.exited) return this.exitInfo;
+    try {
+      process.kill(this.pid, signal);
+    } catch (_) { /* gone */ }
+    return this.exitPromise;
+  }
+
+  async stop(graceMs = 5000) {
+    if (this.exited) return this.exitInfo;
+    try {
+      process.kill(this.pid, this.stopSignal);
+    } catch (_) { /* gone */ }
+    const r = await Promise.race([this.exitPromise, sleep(graceMs).then(() => null)]);
+    if (r) return r;
+    return this.kill('SIGKILL');
+  }
+}
+
+class Stack {
+  constructor(opts = {}) {
+    this.opts = {
+      name: 'e2e',
+      firstQueryDelayMs: 300,
+      queryBackoffMs: '300,500,1000',
+      notifyBackoff: '1,1,2',
+      timeoutMs: 1500,
+      connectTimeoutMs: 500,
+      extraConf: [],
+      ...opts,
+    };
+    this.root = ROOT;
+    this.build = BUILD;
+    this.apps = {
+      A1: { secret: `a1-${crypto.randomBytes(16).toString('hex')}` },
+      A2: { secret: `a2-${crypto.randomBytes(16).toString('hex')}` },
+    };
+    this.adminToken = `adm-${crypto.randomBytes(16).toString('hex')}`;
+    this.alipayAppId = ALIPAY_APP_ID;
+  }
+
+  static async start(opts) {
+    const s = new Stack(opts);
+    try {
+      await s._start();
+    } catch (e) {
+      const logs = s.dir ? s.logTails() : '';
+      await s.stop(true);
+      e.message += logs ? `\n${logs}` : '';
+      throw e;
+    }
+    return s;
+  }
+
+  async _start() {
+    const paygwd = path.join(this.build, 'paygwd');
+    const module = path.join(this.build, 'ngx_http_paygw_module.so');
+    const tpl = path.join(this.root, 'conf', 'nginx.conf.in');
+    for (const f of [paygwd, module, tpl]) {
+      if (!fs.existsSync(f)) throw new Error(`missing ${f} (build first: make; or set PAYGW_ROOT / PAYGW_BUILD)`);
+    }
+    if (!fs.existsSync(path.join(this.root, 'tests', 'sim', 'node_modules', 'alipay-sdk'))) {
+      throw new Error('tests/sim/node_modules missing: run (cd tests/sim && npm ci)');
+    }
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `paygw-${this.opts.name}-`));
+    // nginx workers run as "nobody": they must enter the prefix and reach the socket.
+    fs.chmodSync(this.dir, 0o755);
+    for (const d of ['keys', 'sim', 'run', 'logs']) {
+      fs.mkdirSync(path.join(this.dir, d), { recursive: true, mode: 0o755 });
+      fs.chmodSync(path.join(this.dir, d), 0o755);
+    }
+    this.logs = path.join(this.dir, 'logs');
+    this.makeKeys();
+
+    this.ports = { nginx: await freePort(), admin: await freePort() };
+    this.coreSock = path.join(this.dir, 'run', 'core.sock');
+    this.appsFile = path.join(this.dir, 'apps.conf');
+    this.confFile = path.join(this.dir, 'paygwd.conf');
+    this.nginxConf = path.join(this.dir, 'nginx.conf');
+    this.dbFile = path.join(this.dir, 'paygw.db');
+
+    await this.startSim();
+    this.writeApps();
+    this.writeCoreConf();
+    this.writeNginxConf(tpl, module);
+    await this.startCore();
+    await this.startNginx();
+  }
+
+  makeKeys() {
+    const k = (n) => path.join(this.dir, 'keys', n);
+    const s = (n) => path.join(this.dir, 'sim', n);
+    const gen = (out) => openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', out]);
+    const tmpApp = path.join(this.dir, 'app_private.tmp.pem');
+    const tmpAli = path.join(this.dir, 'alipay_private.tmp.pem');
+    gen(tmpApp);
+    gen(tmpAli);
+    // paygwd keystore: our app private key + the Alipay public key
+    fs.copyFileSync(tmpApp, k('alipay_app_private.pem'));
+    openssl(['pkey', '-in', tmpAli, '-pubout', '-out', k('alipay_public.pem')]);
+    // simulator: the Alipay private key + our app public key
+    fs.copyFileSync(tmpAli, s('alipay_private.pem'));
+    openssl(['pkey', '-in', tmpApp, '-pubout', '-out', s('app_public.pem')]);
+    fs.unlinkSync(tmpApp);
+    fs.unlinkSync(tmpAli);
+    for (const f of fs.readdirSync(path.join(this.dir, 'keys'))) fs.chmodSync(k(f), 0o600);
+  }
+
+  async startSim() {
+    this.simProc = new Proc('sim', process.execPath, [
+      path.join(this.root, 'tests', 'sim', 'server.js'), '--port', '0', '--keys', path.join(this.dir, 'sim'),
+      '--app-id', ALIPAY_APP_ID,
+    ], { cwd: this.dir, logFile: path.join(this.logs, 'sim.log') });
+    const m = await waitFor('the simulator ready line', async () => {
+      if (this.simProc.exited) throw new Error(`sim exited ${JSON.stringify(this.simProc.exitInfo)}`);
+      return /sim listening 127\.0\.0\.1:(\d+)/.exec(this.simProc.stdout);
+    }, Boolean, { timeoutMs: 15000, intervalMs: 50 });
+    this.ports.sim = Number(m[1]);
+    this.simBase = `http://127.0.0.1:${this.ports.sim}`;
+    this.callerUrl = `${this.simBase}/caller/notify`;
+  }
+
+  writeApps() {
+    const lines = ['# app_id   scheme        secret'];
+    for (const [id, a] of Object.entries(this.apps)) lines.push(`${id} HMAC-SHA256 ${a.secret}`);
+    fs.writeFileSync(this.appsFile, `${lines.join('\n')}\n`, { mode: 0o644 });
+  }
+
+  writeCoreConf() {
+    const o = this.opts;
+    const lines = [
+      `listen_unix     ${this.coreSock}`,
+      `admin_listen    127.0.0.1:${this.ports.admin}`,
+      `admin_token     ${this.adminToken}`,
+      `db              ${this.dbFile}`,
+      `apps            ${this.appsFile}`,
+      `templates       ${path.join(this.root, 'templates')}`,
+      `scripts         ${path.join(this.root, 'scripts')}`,
+      `keystore        ${path.join(this.dir, 'keys')}`,
+      `public_url      http://127.0.0.1:${this.ports.nginx}`,
+      `notify_backoff  ${o.notifyBackoff}`,
+      `channel alipay  endpoint              ${this.simBase}/gateway.do`,
+      `channel alipay  first_query_delay_ms  ${o.firstQueryDelayMs}`,
+      `channel alipay  query_backoff_ms      ${o.queryBackoffMs}`,
+      `channel alipay  connect_timeout_ms    ${o.connectTimeoutMs}`,
+      `channel alipay  timeout_ms            ${o.timeoutMs}`,
+      `channel alipay  param app_id          ${ALIPAY_APP_ID}`,
+      'channel alipay  param app_private_key alipay_app_private',
+      'channel alipay  param channel_public_key alipay_public',
+      ...o.extraConf,
+    ];
+    fs.writeFileSync(this.confFile, `${lines.join('\n')}\n`);
+  }
+
+  writeNginxConf(tpl, module) {
+    const text = fs.readFileSync(tpl, 'utf8')
+      .replaceAll('@PREFIX@', this.dir)
+      .replaceAll('@LISTEN@', `127.0.0.1:${this.ports.nginx}`)
+      .replaceAll('@MODULE@', module)
+      .replaceAll('@APPS@', this.appsFile)
+      .replaceAll('@CORE_SOCK@', this.coreSock);
+    const left = /@[A-Z_]+@/.exec(text);
+    if (left) throw new Error(`conf/nginx.conf.in has a placeholder the harness does not know: ${left[0]}`);
+    fs.writeFileSync(this.nginxConf, text);
+  }
+
+  async startCore() {
+    this.coreProc = new Proc('paygwd', path.join(this.build, 'paygwd'), ['-c', this.confFile], {
+      cwd: this.dir, logFile: path.join(this.logs, 'paygwd.log'),
+    });
+    await waitFor('paygwd admin /admin/health and its unix socket', async () => {
+      if (this.coreProc.exited) throw new Error(`paygwd exited ${JSON.stringify(this.coreProc.exitInfo)}: ${tail(path.join(this.logs, 'paygwd.log'), 15)}`);
+      if (!fs.existsSync(this.coreSock)) return false;
+      const r = await this.admin('GET', '/admin/health', { timeoutMs: 1000 });
+      return r.status === 200;
+    }, Boolean, { timeoutMs: 20000, intervalMs: 50 }).catch((e) => {
+      if (this.coreProc.exited) throw new Error(`paygwd exited ${JSON.stringify(this.coreProc.exitInfo)}:\n${tail(path.join(this.logs, 'paygwd.log'), 30)}`);
+      throw e;
+    });
+  }
+
+  async startNginx() {
+    this.nginxProc = new Proc('nginx', findNginx(), ['-p', this.dir, '-c', this.nginxConf, '-g', 'daemon off;'], {
+      cwd: this.dir, logFile: path.join(this.logs, 'nginx.out'), stopSignal: 'SIGTERM',
+    });
+    await waitFor('nginx answering on its listener', async () => {
+      if (this.nginxProc.exited) throw new Error(`nginx exited ${JSON.stringify(this.nginxProc.exitInfo)}:\n${tail(path.join(this.logs, 'nginx.out'), 20)}\n${tail(path.join(this.dir, 'error.log'), 20)}`);
+      const r = await request({ port: this.ports.nginx, path: '/v1/payments/READYPROBE', timeoutMs: 1000, keepAlive: false });
+      return r.status > 0;
+    }, Boolean, { timeoutMs: 20000, intervalMs: 50 });
+  }
+
+  // kill -9 the daemon (nothing flushed, nothing closed).
+  async killCore() {
+    return this.coreProc.kill('SIGKILL');
+  }
+
+  async restartCore() {
+    if (!this.coreProc.exited) await this.killCore();
+    await this.startCore();
+  }
+
+  async stop(failed = false) {
+    const procs = [this.nginxProc, this.coreProc, this.simProc].filter(Boolean);
+    for (const p of procs) await p.stop();
+    if (this.dir && (process.env.PAYGW_E2E_VERBOSE || failed)) process.stderr.write(`${this.logTails()}\n`);
+    if (!this.dir) return;
+    if (process.env.PAYGW_E2E_KEEP) {
+      process.stderr.write(`e2e: kept ${this.dir}\n`);
+    } else {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+
+  logTails(lines = 40) {
+    return [
+      `---- ${this.dir}`,
+      `---- paygwd.log\n${tail(path.join(this.logs, 'paygwd.log'), lines)}`,
+      `---- nginx error.log\n${tail(path.join(this.dir, 'error.log'), lines)}`,
+      `---- nginx.out\n${tail(path.join(this.logs, 'nginx.out'), 10)}`,
+      `---- sim.log\n${tail(path.join(this.logs, 'sim.log'), 10)}`,
+    ].join('\n');
+  }
+
+  // ------------------------------------------------------------------ caller API
+  // Signed request through nginx. opts: app, body (object → JSON), raw (string/Buffer body
+  // sent as is), secret (override), timestamp, nonce, headers, noAuth, authHeader,
+  // signPath (path used in the signature, default = path), signBody (body used in the
+  // signature, default = the body sent).
+  async api(method, pathAndQuery, opts = {}) {
+    const app = opts.app || 'A1';
+    let body = opts.raw !== undefined ? opts.raw : (opts.body !== undefined ? JSON.stringify(opts.body) : '');
+    if (Buffer.isBuffer(body)) body = body.toString('utf8');
+    const headers = { ...(body.length ? { 'content-type': 'application/json' } : {}), ...(opts.headers || {}) };
+    if (!opts.noAuth) {
+      if (opts.authHeader) {
+        headers.authorization = opts.authHeader;
+      } else {
+        const secret = opts.secret || (this.apps[app] ? this.apps[app].secret : 'no-such-secret');
+        headers.authorization = authorization({
+          appId: app, secret, method,
+          pathAndQuery: opts.signPath || pathAndQuery,
+          body: opts.signBody !== undefined ? opts.signBody : body,
+          timestamp: opts.timestamp, nonce: opts.nonce,
+        }).header;
+      }
+    }
+    const res = await request({
+      port: this.ports.nginx, method, path: pathAndQuery, headers,
+      body: body.length || method === 'POST' ? body : undefined, timeoutMs: opts.timeoutMs || 15000,
+    });
+    if (this.apps[app]) res.sig = verifyPaygwSignature(this.apps[app].secret, res.headers, res.raw);
+    return res;
+  }
+
+  paymentBody(no, over = {}) {
+    return {
+      out_trade_no: no,
+      amount: 1000,
+      currency: 'CNY',
+      method: 'alipay.qr',
+      subject: `Order ${no}`,
+      notify_url: this.callerUrl,
+      expire_seconds: 900,
+      channel: 'alipay',
+      ...over,
+    };
+  }
+
+  pay(no, over = {}, opts = {}) {
+    return this.api('POST', '/v1/payments', { ...opts, body: this.paymentBody(no, over) });
+  }
+
+  async payment(no, app = 'A1') {
+    return this.api('GET', `/v1/payments/${encodeURIComponent(no)}`, { app });
+  }
+
+  async paymentStatus(no, app = 'A1') {
+    const r = await this.payment(no, app);
+    if (r.status !== 200 || !r.json) return `HTTP ${r.status}`;
+    return r.json.status;
+  }
+
+  voucher(id, waitMs = 0, app = 'A1') {
+    const q = waitMs ? `?wait_ms=${waitMs}` : '';
+    return this.api('GET', `/v1/vouchers/${encodeURIComponent(id)}${q}`, { app, timeoutMs: waitMs + 15000 });
+  }
+
+  // ------------------------------------------------------------------ admin API
+  admin(method, p, opts = {}) {
+    const headers = opts.noAuth ? {} : { authorization: `Bearer ${opts.token || this.adminToken}` };
+    let body;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] = 'application/json';
+    }
+    return request({ port: this.ports.admin, method, path: p, headers, body, timeoutMs: opts.timeoutMs || 10000 });
+  }
+
+  // The admin trace of one order, or null when paygwd has no such order.
+  async adminOrder(no, app = 'A1') {
+    const r = await this.admin('GET', `/admin/orders/${encodeURIComponent(no)}?app_id=${encodeURIComponent(app)}`);
+    if (r.status === 404) return null;
+    if (r.status !== 200 || !r.json) throw new Error(`admin orders ${no}: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+    const list = Array.isArray(r.json.orders) ? r.json.orders : [];
+    return list.length ? list[0] : null;
+  }
+
+  // ------------------------------------------------------------------ simulator
+  async sim(method, p, body) {
+    const r = await request({
+      port: this.ports.sim, method, path: p,
+      headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+      timeoutMs: 20000,
+    });
+    if (r.status >= 300) throw new Error(`sim ${method} ${p}: HTTP ${r.status} ${r.text}`);
+    return r.json;
+  }
+
+  simScript(s) { return this.sim('POST', '/_sim/script', s); }
+  simCounts(no) { return this.sim('GET', `/_sim/counts${no ? `?out_trade_no=${encodeURIComponent(no)}` : ''}`); }
+  async simRequests(no, method) {
+    const q = [no ? `out_trade_no=${encodeURIComponent(no)}` : '', method ? `method=${encodeURIComponent(method)}` : ''].filter(Boolean).join('&');
+    return (await this.sim('GET', `/_sim/requests${q ? `?${q}` : ''}`)).requests;
+  }
+  async simOrder(no) {
+    const r = await request({ port: this.ports.sim, method: 'GET', path: `/_sim/orders?out_trade_no=${encodeURIComponent(no)}` });
+    return r.status === 200 ? r.json : null;
+  }
+  simPay(no) { return this.sim('POST', '/_sim/pay', { out_trade_no: no }); }
+  simNotify(no, kind, extra = {}) { return this.sim('POST', '/_sim/notify', { out_trade_no: no, kind, ...extra }); }
+  async callerNotifications(no) {
+    return (await this.sim('GET', `/_sim/caller/notifications${no ? `?out_trade_no=${encodeURIComponent(no)}` : ''}`)).notifications;
+  }
+}
+
+// Tolerant readers for the admin trace (docs/internals.md names the lists, not every field).
+const trace = {
+  transitions: (o) => (o && Array.isArray(o.transitions) ? o.transitions : []),
+  to: (t) => t.to_status ?? t.to ?? t.status ?? t.new_status,
+  from: (t) => t.from_status ?? t.from ?? t.old_status,
+  discrepancies: (o) => (o && Array.isArray(o.discrepancies) ? o.discrepancies : []),
+  notifications: (o) => (o && Array.isArray(o.notifications) ? o.notifications : []),
+  attempts: (o) => (o && Array.isArray(o.attempts) ? o.attempts : []),
+  // delivery attempts of one caller notification: a count, or a list of tries
+  deliveryAttempts: (n) => {
+    if (Array.isArray(n.tries)) return n.tries.length;
+    if (Array.isArray(n.attempts)) return n.attempts.length;
+    if (typeof n.attempts === 'number') return n.attempts;
+    return 0;
+  },
+};
+
+module.exports = { Stack, trace, ROOT, BUILD, ALIPAY_APP_ID };

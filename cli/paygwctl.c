@@ -1,0 +1,141 @@
+/*
+ * paygwctl: the operator's command line for paygw.  main() reads the global
+ * options (flags win over the PAYGW_* environment, which wins over the
+ * defaults) and dispatches to one command:
+ *
+ *   pay / get / close   signed caller-API requests (pgwctl_pay.c)
+ *   trace               the admin API's record of one order (pgwctl_trace.c)
+ *
+ * Exit status: 0 success, 1 failure, 2 usage error.
+ */
+#include "pgwctl.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+static void pgwctl__usage(FILE *fp)
+{
+    fprintf(fp,
+        "usage: paygwctl [global options] COMMAND [command options]\n"
+        "\n"
+        "commands:\n"
+        "  pay --amount N [--currency CNY] [--method alipay.qr]\n"
+        "      [--out-trade-no T…] [--subject TEXT] [--notify-url URL]\n"
+        "      [--channel NAME] [--expire-seconds N] [--wait SECONDS]\n"
+        "                      create a payment, wait for its credential\n"
+        "  get OUT_TRADE_NO [--refresh]   show a payment\n"
+        "  close OUT_TRADE_NO             close a payment\n"
+        "  trace OUT_TRADE_NO [--app APP_ID] [--json]\n"
+        "                      everything recorded about an order (admin)\n"
+        "\n"
+        "global options (environment in brackets):\n"
+        "  -u, --url URL          gateway [PAYGW_URL] (http://127.0.0.1:8080)\n"
+        "  -a, --app APP_ID       app to sign as [PAYGW_APP_ID] (A1)\n"
+        "      --apps FILE        apps file with the secret [PAYGW_APPS]\n"
+        "                         (conf/apps.conf)\n"
+        "  -s, --secret SECRET    the app secret instead of --apps\n"
+        "                         [PAYGW_SECRET]\n"
+        "  -A, --admin-url URL    admin API [PAYGW_ADMIN_URL]\n"
+        "                         (http://127.0.0.1:8081)\n"
+        "  -T, --token TOKEN      admin bearer token [PAYGW_ADMIN_TOKEN]\n"
+        "  -t, --timeout SECONDS  per request (30)\n"
+        "  -v, --verbose          show what is signed; twice: HTTP trace\n"
+        "  -h, --help\n");
+}
+
+static const char *pgwctl__env(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return (v != NULL && v[0] != '\0') ? v : def;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"url", required_argument, NULL, 'u'},
+        {"app", required_argument, NULL, 'a'},
+        {"apps", required_argument, NULL, 'F'},
+        {"secret", required_argument, NULL, 's'},
+        {"admin-url", required_argument, NULL, 'A'},
+        {"token", required_argument, NULL, 'T'},
+        {"timeout", required_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct {
+        const char *name;
+        int (*run)(const struct pgwctl_opts *, int, char **);
+    } commands[] = {
+        {"pay", pgwctl_cmd_pay},
+        {"get", pgwctl_cmd_get},
+        {"close", pgwctl_cmd_close},
+        {"trace", pgwctl_cmd_trace},
+    };
+    struct pgwctl_opts o = {
+        .url = pgwctl__env("PAYGW_URL", "http://127.0.0.1:8080"),
+        .admin_url = pgwctl__env("PAYGW_ADMIN_URL", "http://127.0.0.1:8081"),
+        .admin_token = pgwctl__env("PAYGW_ADMIN_TOKEN", NULL),
+        .app_id = pgwctl__env("PAYGW_APP_ID", "A1"),
+        .apps_file = pgwctl__env("PAYGW_APPS", "conf/apps.conf"),
+        .secret = pgwctl__env("PAYGW_SECRET", NULL),
+        .timeout_s = 30,
+        .verbose = 0,
+    };
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "+u:a:s:A:T:t:vh", longopts, NULL)) !=
+           -1) {
+        switch (ch) {
+        case 'u': o.url = optarg; break;
+        case 'a': o.app_id = optarg; break;
+        case 'F':
+            o.apps_file = optarg;
+            o.secret = NULL;
+            break;
+        case 's': o.secret = optarg; break;
+        case 'A': o.admin_url = optarg; break;
+        case 'T': o.admin_token = optarg; break;
+        case 't': {
+            char *end;
+            errno = 0;
+            long t = strtol(optarg, &end, 10);
+            if (errno || *end || t < 1 || t > 3600) {
+                fprintf(stderr, "paygwctl: --timeout must be 1..3600\n");
+                return PGWCTL_EXIT_USAGE;
+            }
+            o.timeout_s = t;
+            break;
+        }
+        case 'v': o.verbose++; break;
+        case 'h': pgwctl__usage(stdout); return PGWCTL_EXIT_OK;
+        default: pgwctl__usage(stderr); return PGWCTL_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        pgwctl__usage(stderr);
+        return PGWCTL_EXIT_USAGE;
+    }
+
+    const char *name = argv[optind];
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(name, commands[i].name) != 0)
+            continue;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            fprintf(stderr, "paygwctl: curl_global_init failed\n");
+            return PGWCTL_EXIT_FAIL;
+        }
+        /* the command sees argv[0] = its name */
+        int rc = commands[i].run(&o, argc - optind, argv + optind);
+        curl_global_cleanup();
+        return rc;
+    }
+    fprintf(stderr, "paygwctl: unknown command \"%s\"\n", name);
+    pgwctl__usage(stderr);
+    return PGWCTL_EXIT_USAGE;
+}

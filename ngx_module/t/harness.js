@@ -63,13 +63,25 @@ function render(template, vars) {
 // ---- the echo upstream (stands in for paygwd) ----
 
 class Upstream {
-  constructor(sock) {
+  // handler(req, res, body): optional replacement for the echo behaviour
+  constructor(sock, handler) {
     this.sock = sock;
     this.hits = [];
     this.server = null;
+    this.custom = handler || null;
   }
 
   handler(req, res) {
+    if (this.custom) {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        this.hits.push({ method: req.method, url: req.url, headers: req.headers, body });
+        this.custom(req, res, body);
+      });
+      return;
+    }
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -139,13 +151,18 @@ class Upstream {
 // ---- nginx ----
 
 class Gateway {
+  // opts.handler: upstream handler (see Upstream); default echoes requests
+  constructor(opts = {}) {
+    this.opts = opts;
+  }
+
   async start() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'paygw-ngx-t-'));
     fs.chmodSync(this.dir, 0o755);
     this.port = await freePort();
     this.apps = path.join(this.dir, 'apps.conf');
     fs.writeFileSync(this.apps, APPS);
-    this.upstream = new Upstream(path.join(this.dir, 'core.sock'));
+    this.upstream = new Upstream(path.join(this.dir, 'core.sock'), this.opts.handler);
     await this.upstream.start();
 
     // Exercise the read-back of request bodies spooled to a temp file:

@@ -1,0 +1,281 @@
+'use strict';
+// paygwctl against nginx + ngx_http_paygw_module in front of a mock paygwd
+// (unix socket), plus a mock admin API and a mock gateway that signs badly.
+// Run: node --test cli/t/
+//
+// Environment: PAYGW_CTL (the paygwctl binary; default build/paygwctl, else
+// compiled into $TMPDIR), and the variables of ngx_module/t/harness.js.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn, spawnSync } = require('node:child_process');
+
+const { Gateway, REPO, SECRETS } = require('../../ngx_module/t/harness');
+
+const TOKEN = 'admin-tok';
+
+function ctlPath() {
+  if (process.env.PAYGW_CTL) return process.env.PAYGW_CTL;
+  const built = path.join(REPO, 'build', 'paygwctl');
+  if (fs.existsSync(built)) return built;
+  const out = path.join(os.tmpdir(), 'paygwctl-test-build');
+  const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'libcurl', 'jansson', 'libcrypto'],
+    { encoding: 'utf8' }).stdout.trim().split(/\s+/).filter(Boolean);
+  const srcs = fs.readdirSync(path.join(REPO, 'cli')).filter((f) => f.endsWith('.c'))
+    .map((f) => path.join(REPO, 'cli', f));
+  const r = spawnSync('cc', ['-std=c17', '-Wall', '-Wextra', '-Werror', '-D_GNU_SOURCE', '-O1', '-g',
+    '-o', out, ...srcs, ...flags], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cannot build paygwctl:\n${r.stderr}`);
+  return out;
+}
+
+// ---- mock paygwd behind nginx ----
+
+const orders = new Map();
+let voucherPolls = 0;
+
+function json(res, status, obj) {
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify(obj));
+}
+
+function core(req, res, body) {
+  const app = req.headers['x-paygw-app-id'];
+  if (!app) { json(res, 401, { error: { code: 'SIGNATURE_INVALID', message: 'no app' } }); return; }
+  const u = new URL(req.url, 'http://x');
+  let m;
+  if (req.method === 'POST' && u.pathname === '/v1/payments') {
+    const o = JSON.parse(body.toString());
+    const vid = `V${orders.size + 1}`;
+    orders.set(o.out_trade_no, { ...o, app, voucher_id: vid, status: 'PROCESSING' });
+    json(res, 202, { voucher_id: vid, out_trade_no: o.out_trade_no, status: 'ACCEPTED' });
+  } else if (req.method === 'GET' && (m = u.pathname.match(/^\/v1\/vouchers\/([^/]+)$/))) {
+    assert.equal(u.searchParams.get('wait_ms'), '5000');
+    voucherPolls++;
+    setTimeout(() => {
+      if (voucherPolls % 2 === 1) {
+        json(res, 200, { voucher_id: m[1], status: 'PENDING' });
+      } else {
+        json(res, 200, {
+          voucher_id: m[1], status: 'READY', channel: 'alipay',
+          credential: { type: 'qr_code', qr_code: 'https://qr.alipay.com/bax0001' },
+          payment_status: 'PROCESSING',
+        });
+      }
+    }, 50);
+  } else if (req.method === 'GET' && (m = u.pathname.match(/^\/v1\/payments\/([^/]+)$/))) {
+    const o = orders.get(decodeURIComponent(m[1]));
+    if (!o) { json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such payment' } }); return; }
+    json(res, 200, {
+      out_trade_no: o.out_trade_no, status: o.status, amount: o.amount, currency: o.currency,
+      channel: 'alipay', channel_trade_no: null, attempts: 1, refresh: u.searchParams.get('refresh'),
+    });
+  } else if (req.method === 'POST' && (m = u.pathname.match(/^\/v1\/payments\/([^/]+)\/close$/))) {
+    const o = orders.get(decodeURIComponent(m[1]));
+    if (!o) { json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such payment' } }); return; }
+    assert.equal(body.toString(), '{}');
+    o.status = 'CLOSED';
+    json(res, 200, { out_trade_no: o.out_trade_no, status: 'CLOSED' });
+  } else {
+    json(res, 404, { error: { code: 'NOT_FOUND', message: 'no route' } });
+  }
+}
+
+// ---- mock admin API ----
+
+function admin(req, res) {
+  if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+    json(res, 401, { error: { code: 'UNAUTHORIZED', message: 'bad token' } });
+    return;
+  }
+  const u = new URL(req.url, 'http://x');
+  const m = u.pathname.match(/^\/admin\/orders\/([^/]+)$/);
+  if (!m || m[1] === 'NONE') { json(res, 200, { orders: [] }); return; }
+  json(res, 200, {
+    orders: [{
+      out_trade_no: m[1], app_id: u.searchParams.get('app_id') || 'A1', status: 'SUCCESS',
+      amount: 1000, currency: 'CNY', channel: 'alipay', channel_trade_no: '2026112222001',
+      transitions: [
+        { at: '2026-11-22T10:00:00Z', from: 'ACCEPTED', to: 'PROCESSING', evidence: 'send started' },
+        { at: '2026-11-22T10:00:09Z', from: 'PROCESSING', to: 'SUCCESS', evidence: 'notify TRADE_SUCCESS' },
+      ],
+      attempts: [{ n: 1, channel: 'alipay', op: 'pay', class: 'PROCESSING', code: '10000', latency_ms: 120 }],
+      messages: [{
+        at: '2026-11-22T10:00:00Z', direction: 'out', op: 'pay',
+        masked: `app_id=2021000000000001&sign=***&biz_content=${'x'.repeat(90)}\nsecond line`,
+      }],
+      notifications: [], discrepancies: [],
+    }],
+  });
+}
+
+// ---- a "gateway" whose response signatures are wrong or missing ----
+
+function forger(req, res) {
+  const body = '{"voucher_id":"V1","out_trade_no":"T1","status":"ACCEPTED"}';
+  const headers = { 'Content-Type': 'application/json' };
+  if (!req.url.includes('unsigned')) {
+    const ts = String(Math.floor(Date.now() / 1000));
+    const nonce = crypto.randomBytes(8).toString('hex');
+    headers['Paygw-Timestamp'] = ts;
+    headers['Paygw-Nonce'] = nonce;
+    headers['Paygw-Signature'] = crypto.createHmac('sha256', 'not-the-secret')
+      .update(`${ts}\n${nonce}\n${body}\n`).digest('base64');
+  }
+  res.writeHead(202, headers);
+  res.end(body);
+}
+
+const gw = new Gateway({ handler: core });
+let adminSrv;
+let forgeSrv;
+let ctl;
+
+function listen(handler) {
+  return new Promise((resolve) => {
+    const s = http.createServer(handler);
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  });
+}
+
+before(async () => {
+  ctl = ctlPath();
+  await gw.start();
+  adminSrv = await listen(admin);
+  forgeSrv = await listen(forger);
+});
+
+after(async () => {
+  await gw.stop();
+  adminSrv.close();
+  forgeSrv.close();
+});
+
+function run(args, env = {}) {
+  return new Promise((resolve) => {
+    const p = spawn(ctl, args, {
+      env: {
+        PATH: process.env.PATH,
+        PAYGW_URL: `http://127.0.0.1:${gw.port}`,
+        PAYGW_ADMIN_URL: `http://127.0.0.1:${adminSrv.address().port}`,
+        PAYGW_APPS: gw.apps,
+        ...env,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('pay: voucher, long-polled credential, payment status, all signatures verified', async () => {
+  const r = await run(['pay', '--amount', '1000', '--out-trade-no', 'T-PAY-1', '--subject', 'Order 1',
+    '--notify-url', 'http://127.0.0.1:9000/notify']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /POST \/v1\/payments -> HTTP 202 \(response signature verified\)/);
+  assert.match(r.stdout, /voucher V\d+ for T-PAY-1: ACCEPTED/);
+  assert.match(r.stdout, /still PENDING/);
+  assert.match(r.stdout, /credential \(qr_code\): https:\/\/qr\.alipay\.com\/bax0001/);
+  assert.match(r.stdout, /payment T-PAY-1: status PROCESSING, channel alipay/);
+  assert.doesNotMatch(r.stdout, /NOT signed|INVALID/);
+  const o = orders.get('T-PAY-1');
+  assert.equal(o.amount, 1000);
+  assert.equal(o.currency, 'CNY');
+  assert.equal(o.method, 'alipay.qr');
+  assert.equal(o.notify_url, 'http://127.0.0.1:9000/notify');
+  assert.equal(o.app, 'A1');
+});
+
+test('pay generates an out_trade_no and signs as another app with -s', async () => {
+  const r = await run(['-a', 'B2', '-s', SECRETS.B2, 'pay', '--amount', '5', '--wait', '0'],
+    { PAYGW_APPS: '/nonexistent' });
+  assert.equal(r.code, 1, 'no credential within --wait 0 is a failure');
+  assert.match(r.stdout, /voucher V\d+ for T\d{20}: ACCEPTED/);
+  const no = r.stdout.match(/for (T\d{20})/)[1];
+  assert.equal(orders.get(no).app, 'B2');
+});
+
+test('get and close', async () => {
+  let r = await run(['get', 'T-PAY-1', '--refresh']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /GET \/v1\/payments\/T-PAY-1\?refresh=true -> HTTP 200 \(response signature verified\)/);
+  r = await run(['close', 'T-PAY-1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /"status": "CLOSED"/);
+  r = await run(['get', 'T-NOPE']);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /HTTP 404 \(response signature verified\)/);
+  assert.match(r.stderr, /error NOT_FOUND: no such payment/);
+});
+
+test('gateway refusals are reported with their code and a failure status', async () => {
+  let r = await run(['-s', 'wrong-secret', 'get', 'T-PAY-1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /error SIGNATURE_INVALID/);
+  r = await run(['-a', 'ZZ', '-s', 'x', 'get', 'T-PAY-1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /response NOT signed/);
+  assert.match(r.stderr, /error APP_UNKNOWN/);
+});
+
+test('responses with a wrong or missing signature are not trusted', async () => {
+  const url = `http://127.0.0.1:${forgeSrv.address().port}`;
+  let r = await run(['-u', url, 'pay', '--amount', '1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /response signature INVALID/);
+  assert.match(r.stderr, /not trusting this response/);
+  r = await run(['-u', `${url}/unsigned`, 'pay', '--amount', '1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /not trusting this response: response NOT signed/);
+});
+
+test('apps file problems are explained', async () => {
+  let r = await run(['-a', 'Q9', 'get', 'T1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /app "Q9" is not in/);
+  const bad = path.join(gw.dir, 'bad-apps.conf');
+  fs.writeFileSync(bad, 'A1 HMAC-SHA256 s\nB2 HMAC-SHA256\n');
+  r = await run(['--apps', bad, 'get', 'T1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /bad-apps\.conf:2: missing secret/);
+});
+
+test('trace prints transitions, attempts and masked messages; --json is raw', async () => {
+  let r = await run(['-T', TOKEN, 'trace', 'T-TR-1', '--app', 'A1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /order T-TR-1 \(app A1\)/);
+  assert.match(r.stdout, /transitions \(2\)/);
+  assert.match(r.stdout, /from=PROCESSING {2}to=SUCCESS/);
+  assert.match(r.stdout, /attempts \(1\)/);
+  assert.match(r.stdout, /masked:\n\s+app_id=2021000000000001&sign=\*\*\*/);
+  assert.match(r.stdout, /\n\s+second line/);
+  r = await run(['trace', 'T-TR-1', '--json'], { PAYGW_ADMIN_TOKEN: TOKEN });
+  assert.equal(r.code, 0);
+  assert.equal(JSON.parse(r.stdout).orders[0].out_trade_no, 'T-TR-1');
+  r = await run(['-T', 'bad', 'trace', 'T-TR-1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /refused the token/);
+  r = await run(['-T', TOKEN, 'trace', 'NONE']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no order NONE/);
+  r = await run(['trace', 'T1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no admin token/);
+});
+
+test('usage errors exit 2', async () => {
+  for (const args of [[], ['bogus'], ['pay'], ['pay', '--amount', 'x'], ['get'], ['close'], ['trace']]) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+  }
+  const r = await run(['--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /PAYGW_ADMIN_TOKEN/);
+});

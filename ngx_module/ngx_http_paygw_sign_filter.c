@@ -330,7 +330,7 @@ ngx_http_paygw_add_signature(ngx_http_request_t *r, ngx_http_paygw_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    last = ngx_sprintf(ts, "%T", ngx_time());
+    last = ngx_slprintf(ts, ts + NGX_TIME_T_LEN, "%T", ngx_time());
 
     parts[0].data = ts;
     parts[0].len = last - ts;

@@ -3,8 +3,9 @@
 // (unix socket), plus a mock admin API and a mock gateway that signs badly.
 // Run: node --test cli/t/
 //
-// Environment: PAYGW_CTL (the paygwctl binary; default build/paygwctl, else
-// compiled into $TMPDIR), and the variables of ngx_module/t/harness.js.
+// Environment: PAYGW_CTL (the paygwctl binary; default $PAYGW_BUILD/ then
+// build/paygwctl, else compiled into $TMPDIR), and the variables of
+// ngx_module/t/harness.js.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -21,8 +22,10 @@ const TOKEN = 'admin-tok';
 
 function ctlPath() {
   if (process.env.PAYGW_CTL) return process.env.PAYGW_CTL;
-  const built = path.join(REPO, 'build', 'paygwctl');
-  if (fs.existsSync(built)) return built;
+  for (const dir of [process.env.PAYGW_BUILD, path.join(REPO, 'build')]) {
+    const built = dir && path.join(dir, 'paygwctl');
+    if (built && fs.existsSync(built)) return built;
+  }
   const out = path.join(os.tmpdir(), 'paygwctl-test-build');
   const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'libcurl', 'jansson', 'libcrypto'],
     { encoding: 'utf8' }).stdout.trim().split(/\s+/).filter(Boolean);

@@ -4,8 +4,10 @@
 // upstream on a unix socket, and signs requests the way SPEC 3.1 says.
 //
 // Environment:
-//   PAYGW_NGX_MODULE  the .so to load (default: build/ngx_http_paygw_module.so,
-//                     else built with ngx_module/build.sh into $TMPDIR)
+//   PAYGW_NGX_MODULE  the .so to load (default: $PAYGW_BUILD/ then build/
+//                     ngx_http_paygw_module.so, else built with
+//                     ngx_module/build.sh into $TMPDIR)
+//   PAYGW_BUILD       the build directory (build/ or build-san/)
 //   PAYGW_NGINX       nginx binary (default /usr/sbin/nginx)
 //   PAYGW_NGX_SRC     nginx source / nginx-dev kit (default /usr/share/nginx/src)
 
@@ -32,8 +34,10 @@ const SECRETS = { A1: 's3cr3t-for-A1', B2: 'an0ther#secret' };
 
 function modulePath() {
   if (process.env.PAYGW_NGX_MODULE) return process.env.PAYGW_NGX_MODULE;
-  const built = path.join(REPO, 'build', 'ngx_http_paygw_module.so');
-  if (fs.existsSync(built)) return built;
+  for (const dir of [process.env.PAYGW_BUILD, path.join(REPO, 'build')]) {
+    const built = dir && path.join(dir, 'ngx_http_paygw_module.so');
+    if (built && fs.existsSync(built)) return built;
+  }
   const out = path.join(os.tmpdir(), 'paygw-ngx-module');
   const src = process.env.PAYGW_NGX_SRC || '/usr/share/nginx/src';
   const r = spawnSync('sh', [path.join(REPO, 'ngx_module', 'build.sh'), src, out],

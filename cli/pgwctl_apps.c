@@ -27,19 +27,23 @@ static int pgwctl__app_id_valid(const char *s, size_t n)
     return 1;
 }
 
-/* Splits line into at most 4 fields; returns the count or -1 on a control
- * character. */
+/* Splits line into at most 4 fields ('#' ends the line); returns the count
+ * or -1 on a control character. */
 static int pgwctl__fields(char *line, char **f, size_t *len)
 {
     int n = 0;
     char *p = line;
+    char *hash = strchr(line, '#');
+
+    if (hash != NULL)
+        *hash = '\0';
 
     while (*p) {
         if (*p == ' ' || *p == '\t' || *p == '\r') {
             p++;
             continue;
         }
-        if (*p == '#' || n == 4)
+        if (n == 4)
             break;
         f[n] = p;
         while (*p && *p != ' ' && *p != '\t' && *p != '\r') {
@@ -96,6 +100,8 @@ int pgwctl_apps_secret(const char *file, const char *app_id, char **secret,
             what = "invalid app_id";
         else if (len[1] != 11 || strncmp(f[1], "HMAC-SHA256", 11) != 0)
             what = "unsupported scheme (supported: HMAC-SHA256)";
+        else if (len[2] < 16 || len[2] > 255)
+            what = "secret must be 16 to 255 bytes";
 
         if (what != NULL) {
             snprintf(err, errlen, "%s:%lu: %s", file, lineno, what);

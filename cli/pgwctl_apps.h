@@ -1,8 +1,9 @@
 /*
  * pgwctl_apps: reads one app's secret from the apps file shared with nginx
  * and paygwd (docs/internals.md): "app_id scheme secret" per line, blanks
- * between fields, a field starting with '#' comments out the rest of the
- * line.  A malformed line is an error "<file>:<line>: <what>", as in nginx.
+ * between fields, '#' comments out the rest of the line, secrets of 16 to
+ * 255 bytes.  A malformed line is an error "<file>:<line>: <what>", as in
+ * nginx and paygwd.
  */
 #ifndef PGWCTL_APPS_H
 #define PGWCTL_APPS_H

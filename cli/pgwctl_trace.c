@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PGWCTL_INLINE_MAX 80
 
@@ -21,9 +22,39 @@ static int pgwctl__is_long_text(const json_t *v)
     return s != NULL && (strlen(s) > PGWCTL_INLINE_MAX || strchr(s, '\n'));
 }
 
-/* Prints a scalar (or a compact nested value) without a newline. */
-static void pgwctl__print_value(const json_t *v)
+/* Times named "at" or "*_at" that paygwd gives as epoch milliseconds (or
+ * seconds) print as RFC 3339 UTC. */
+static int pgwctl__print_time(const char *key, const json_t *v)
 {
+    size_t n = strlen(key);
+    if (!json_is_integer(v) ||
+        !(strcmp(key, "at") == 0 || (n > 3 && strcmp(key + n - 3, "_at") == 0)))
+        return 0;
+
+    json_int_t t = json_integer_value(v);
+    long ms = -1;
+    if (t > 100000000000LL) { /* milliseconds */
+        ms = (long)(t % 1000);
+        t /= 1000;
+    }
+    time_t secs = (time_t)t;
+    struct tm tm;
+    char buf[32];
+    if (t <= 0 || gmtime_r(&secs, &tm) == NULL ||
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+        return 0;
+    if (ms >= 0)
+        printf("%s.%03ldZ", buf, ms);
+    else
+        printf("%sZ", buf);
+    return 1;
+}
+
+/* Prints a scalar (or a compact nested value) without a newline. */
+static void pgwctl__print_value(const char *key, const json_t *v)
+{
+    if (pgwctl__print_time(key, v))
+        return;
     if (json_is_string(v)) {
         printf("%s", json_string_value(v));
         return;
@@ -52,16 +83,17 @@ static void pgwctl__print_entry(const json_t *e, int indent)
 
     if (!json_is_object(e)) {
         printf("%*s- ", indent, "");
-        pgwctl__print_value(e);
+        pgwctl__print_value("", e);
         printf("\n");
         return;
     }
     printf("%*s-", indent, "");
     json_object_foreach((json_t *)e, key, v) {
-        if (pgwctl__is_long_text(v) || json_is_null(v))
+        if (pgwctl__is_long_text(v) || json_is_null(v) ||
+            (json_is_string(v) && json_string_length(v) == 0))
             continue;
         printf("%s%s=", first ? " " : "  ", key);
-        pgwctl__print_value(v);
+        pgwctl__print_value(key, v);
         first = 0;
     }
     printf("\n");
@@ -93,7 +125,7 @@ static void pgwctl__print_order(const json_t *order)
             printf("\n");
             pgwctl__print_text(json_string_value(v), 6);
         } else {
-            pgwctl__print_value(v);
+            pgwctl__print_value(key, v);
             printf("\n");
         }
     }

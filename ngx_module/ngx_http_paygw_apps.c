@@ -5,10 +5,11 @@
  *     # app_id   scheme        secret
  *     A1         HMAC-SHA256   s3cr3t-for-A1
  *
- * One app per line, fields separated by blanks; a field that starts with
- * '#' starts a comment that runs to the end of the line.  The secret is
- * the literal HMAC key.  Any malformed line fails the configuration with
- * "<file>:<line>: <what is wrong>".
+ * One app per line, fields separated by blanks; '#' starts a comment that
+ * runs to the end of the line (so a secret cannot contain '#').  The
+ * secret is the literal HMAC key, 16 to 255 bytes.  These are paygwd's
+ * rules too (core/pgw_apps.c).  Any malformed line fails the configuration
+ * with "<file>:<line>: <what is wrong>".
  *
  * Invariants: the loaded set is sorted by app_id and free of duplicates;
  * the file's bytes are wiped from memory once keyed MAC templates exist;
@@ -184,7 +185,7 @@ ngx_http_paygw_apps_parse(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
     u_char *p, u_char *end)
 {
     char        *rv;
-    u_char      *eol, *s;
+    u_char      *eol, *s, *last;
     ngx_str_t    field[4];
     ngx_uint_t   line, n;
 
@@ -195,18 +196,19 @@ ngx_http_paygw_apps_parse(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
             eol = end;
         }
 
+        last = ngx_strlchr(p, eol, '#');
+        if (last == NULL) {
+            last = eol;
+        }
+
         n = 0;
         s = p;
 
-        while (s < eol) {
+        while (s < last) {
 
             if (*s == ' ' || *s == '\t' || *s == '\r') {
                 s++;
                 continue;
-            }
-
-            if (*s == '#') {
-                break;
             }
 
             if (n == 4) {
@@ -215,7 +217,7 @@ ngx_http_paygw_apps_parse(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
 
             field[n].data = s;
 
-            while (s < eol && *s != ' ' && *s != '\t' && *s != '\r') {
+            while (s < last && *s != ' ' && *s != '\t' && *s != '\r') {
                 if (*s < 0x20 || *s == 0x7f) {
                     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                        "%V:%ui: control character in field",
@@ -288,6 +290,13 @@ ngx_http_paygw_apps_line(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
                            "%V:%ui: unsupported scheme \"%V\" for app \"%V\" "
                            "(supported: HMAC-SHA256)", &apps->file, line,
                            &field[1], &field[0]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (field[2].len < 16 || field[2].len > 255) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V:%ui: secret must be 16 to 255 bytes "
+                           "(app \"%V\")", &apps->file, line, &field[0]);
         return NGX_CONF_ERROR;
     }
 

@@ -244,10 +244,14 @@ test('apps file problems are explained', async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /app "Q9" is not in/);
   const bad = path.join(gw.dir, 'bad-apps.conf');
-  fs.writeFileSync(bad, 'A1 HMAC-SHA256 s\nB2 HMAC-SHA256\n');
+  fs.writeFileSync(bad, 'A1 HMAC-SHA256 s3cr3t-for-app-A1\nB2 HMAC-SHA256\n');
   r = await run(['--apps', bad, 'get', 'T1']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /bad-apps\.conf:2: missing secret/);
+  fs.writeFileSync(bad, 'A1 HMAC-SHA256 short\n');
+  r = await run(['--apps', bad, 'get', 'T1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /bad-apps\.conf:1: secret must be 16 to 255 bytes/);
 });
 
 test('trace prints transitions, attempts and masked messages; --json is raw', async () => {

@@ -25,12 +25,12 @@ const NGINX = process.env.PAYGW_NGINX || '/usr/sbin/nginx';
 
 const APPS = [
   '# app_id   scheme        secret',
-  'A1         HMAC-SHA256   s3cr3t-for-A1',
-  'B2\tHMAC-SHA256\tan0ther#secret   # trailing comment',
+  'A1         HMAC-SHA256   s3cr3t-for-app-A1',
+  'B2\tHMAC-SHA256\tan0ther-secret-B2#trailing comment',
   '',
 ].join('\n');
 
-const SECRETS = { A1: 's3cr3t-for-A1', B2: 'an0ther#secret' };
+const SECRETS = { A1: 's3cr3t-for-app-A1', B2: 'an0ther-secret-B2' };
 
 function modulePath() {
   if (process.env.PAYGW_NGX_MODULE) return process.env.PAYGW_NGX_MODULE;

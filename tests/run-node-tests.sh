@@ -12,5 +12,7 @@ echo "== simulator self-test"
 node --test --test-concurrency=1 tests/sim/
 echo "== front module tests"
 node --test --test-concurrency=1 ngx_module/t/
+echo "== paygwctl tests"
+node --test --test-concurrency=1 cli/t/
 echo "== end-to-end tests"
 sh tests/e2e/run.sh

@@ -31,14 +31,15 @@ async function statusOf(no) {
   return o ? o.status : null;
 }
 
-test('kill -9 with ~100 payments in flight: 202s survive, nothing is sent twice, everything settles', { timeout: 180000 }, async () => {
+test('kill -9 with ~100 payments arriving and in flight: 202s survive, nothing is sent twice, everything settles', { timeout: 180000 }, async () => {
   await stack.simScript({ default: true, precreate: 'delay:300', query: 'success' });
   const N = 100;
-  const KILL_AFTER = 30;
+  const KILL_AFTER = 50;
+  const PACE_MS = 10; // requests keep arriving over ~1 s, so the kill lands in the middle of them
   const nos = Array.from({ length: N }, () => tradeNo('K'));
   const accepted = new Map();
   let killAt = 0;
-  const results = await Promise.all(nos.map((no) => stack.pay(no).then((r) => {
+  const results = await Promise.all(nos.map((no, i) => sleep(i * PACE_MS).then(() => stack.pay(no)).then((r) => {
     if (r.status === 202) {
       accepted.set(no, r.json.voucher_id);
       if (!killAt && accepted.size >= KILL_AFTER) {
@@ -54,7 +55,7 @@ test('kill -9 with ~100 payments in flight: 202s survive, nothing is sent twice,
   }
   await stack.coreProc.exitPromise;
   const statuses = results.reduce((m, r) => ({ ...m, [r.status]: (m[r.status] || 0) + 1 }), {});
-  console.log(`# answers around the kill: ${JSON.stringify(statuses)}`);
+  console.log(`answers around the kill: ${JSON.stringify(statuses)}`);
   assert.ok(accepted.size >= KILL_AFTER);
   for (const r of results) {
     assert.ok([202, 0, 502, 503, 504].includes(r.status), `unexpected answer ${r.status} ${r.text}`);
@@ -101,7 +102,7 @@ test('kill -9 with ~100 payments in flight: 202s survive, nothing is sent twice,
     else inFlight++;
     assert.ok(atKill.get(no).length <= 1);
   }
-  console.log(`# ${accepted.size} accepted; precreates: answered before the kill ${sentBefore}, in flight at the kill ${inFlight}, sent after the restart ${sentAfter}, never sent ${neverSent}`);
+  console.log(`${accepted.size} accepted; precreates: answered before the kill ${sentBefore}, in flight at the kill ${inFlight}, sent after the restart ${sentAfter}, never sent ${neverSent}`);
 
   // the buyers pay; the query scheduler settles every order the channel knows
   const known = nos.filter((no) => afterRestart.get(no).length === 1);
@@ -163,4 +164,53 @@ test('kill -9 while precreates hang at the channel: they come back PROCESSING, a
     await waitFor(`${no} SUCCESS`, () => stack.paymentStatus(no), (s) => s === 'SUCCESS', { timeoutMs: 15000 });
     assert.equal((await stack.simCounts(no))['alipay.trade.precreate'], 1);
   }
+});
+
+test('kill -9 on the first 202 of a burst: orders stored but not yet sent are sent after the restart, once', { timeout: 120000 }, async () => {
+  await stack.sim('POST', '/_sim/reset');
+  await stack.simScript({ default: true, precreate: 'delay:300', query: 'success' });
+  const nos = Array.from({ length: 40 }, () => tradeNo('KB'));
+  let killAt = 0;
+  const accepted = new Set();
+  await Promise.all(nos.map((no) => stack.pay(no).then((r) => {
+    if (r.status === 202) {
+      accepted.add(no);
+      if (!killAt) {
+        killAt = Date.now();
+        process.kill(stack.coreProc.pid, 'SIGKILL');
+      }
+    }
+  }, () => {})));
+  await stack.coreProc.exitPromise;
+  assert.ok(killAt, 'at least one 202 before the kill');
+  const restartAt = Date.now();
+  await stack.startCore();
+  for (const no of accepted) assert.ok(await stack.adminOrder(no), `${no} got a 202 and must survive`);
+  await waitFor('no order left ACCEPTED', async () => {
+    const left = [];
+    for (const no of nos) if ((await statusOf(no)) === 'ACCEPTED') left.push(no);
+    return left;
+  }, (left) => left.length === 0, { timeoutMs: 30000, intervalMs: 300 });
+  await sleep(1000);
+  const per = await precreateCounts(nos);
+  let stored = 0;
+  let sentAfter = 0;
+  for (const no of nos) {
+    const list = per.get(no);
+    assert.ok(list.length <= 1, `${no} was sent ${list.length} times`);
+    const s = await statusOf(no);
+    if (s !== null) stored++;
+    if (list.length === 1 && list[0].t >= restartAt) sentAfter++;
+    if (list.length === 0 && s !== null) assert.equal(s, 'PROCESSING', `${no} stored, never seen by the channel`);
+  }
+  console.log(`burst: ${accepted.size} answered 202 before the kill, ${stored} stored, ${sentAfter} sent only after the restart`);
+  const known = nos.filter((no) => per.get(no).length === 1);
+  await pool(known, 10, (no) => stack.simPay(no));
+  await waitFor('every order known to the channel SUCCESS', async () => {
+    const left = [];
+    for (const no of known) if ((await statusOf(no)) !== 'SUCCESS') left.push(no);
+    return left;
+  }, (left) => left.length === 0, { timeoutMs: 60000, intervalMs: 500 });
+  const final = await precreateCounts(nos);
+  for (const no of nos) assert.ok(final.get(no).length <= 1, `${no} was sent ${final.get(no).length} times`);
 });

@@ -44,7 +44,7 @@ test('202 voucher comes from the store, not from the channel: p99 well below the
   assert.equal(new Set(results.map((x) => x.r.json.voucher_id)).size, N, 'voucher ids are unique');
   const p50 = percentile(lat, 50);
   const p99 = percentile(lat, 99);
-  console.log(`# voucher latency over ${N} orders, concurrency ${CONCURRENCY}, precreate delay 500 ms: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms`);
+  console.log(`voucher latency over ${N} orders, concurrency ${CONCURRENCY}, precreate delay 500 ms: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms`);
   assert.ok(p99 < P99_LIMIT_MS, `p99 ${p99.toFixed(1)} ms must be < ${P99_LIMIT_MS} ms (the answer must not wait for the channel)`);
 
   // every order reaches the channel exactly once

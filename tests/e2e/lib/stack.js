@@ -45,6 +45,10 @@ function openssl(args) {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+function fatal(msg) {
+  return Object.assign(new Error(msg), { fatal: true });
+}
+
 function tail(file, lines = 40) {
   try {
     const t = fs.readFileSync(file, 'utf8').split('\n');
@@ -135,7 +139,7 @@ class Stack {
       await s._start();
     } catch (e) {
       const logs = s.dir ? s.logTails() : '';
-      await s.stop(true);
+      await s.stop(false);
       e.message += logs ? `\n${logs}` : '';
       throw e;
     }
@@ -202,7 +206,7 @@ class Stack {
       '--app-id', ALIPAY_APP_ID,
     ], { cwd: this.dir, logFile: path.join(this.logs, 'sim.log') });
     const m = await waitFor('the simulator ready line', async () => {
-      if (this.simProc.exited) throw new Error(`sim exited ${JSON.stringify(this.simProc.exitInfo)}`);
+      if (this.simProc.exited) throw fatal(`sim exited ${JSON.stringify(this.simProc.exitInfo)}:\n${tail(path.join(this.logs, 'sim.log'), 20)}`);
       return /sim listening 127\.0\.0\.1:(\d+)/.exec(this.simProc.stdout);
     }, Boolean, { timeoutMs: 15000, intervalMs: 50 });
     this.ports.sim = Number(m[1]);
@@ -259,14 +263,11 @@ class Stack {
       cwd: this.dir, logFile: path.join(this.logs, 'paygwd.log'),
     });
     await waitFor('paygwd admin /admin/health and its unix socket', async () => {
-      if (this.coreProc.exited) throw new Error(`paygwd exited ${JSON.stringify(this.coreProc.exitInfo)}: ${tail(path.join(this.logs, 'paygwd.log'), 15)}`);
+      if (this.coreProc.exited) throw fatal(`paygwd exited ${JSON.stringify(this.coreProc.exitInfo)}:\n${tail(path.join(this.logs, 'paygwd.log'), 30)}`);
       if (!fs.existsSync(this.coreSock)) return false;
       const r = await this.admin('GET', '/admin/health', { timeoutMs: 1000 });
       return r.status === 200;
-    }, Boolean, { timeoutMs: 20000, intervalMs: 50 }).catch((e) => {
-      if (this.coreProc.exited) throw new Error(`paygwd exited ${JSON.stringify(this.coreProc.exitInfo)}:\n${tail(path.join(this.logs, 'paygwd.log'), 30)}`);
-      throw e;
-    });
+    }, Boolean, { timeoutMs: 20000, intervalMs: 50 });
   }
 
   async startNginx() {
@@ -274,7 +275,7 @@ class Stack {
       cwd: this.dir, logFile: path.join(this.logs, 'nginx.out'), stopSignal: 'SIGTERM',
     });
     await waitFor('nginx answering on its listener', async () => {
-      if (this.nginxProc.exited) throw new Error(`nginx exited ${JSON.stringify(this.nginxProc.exitInfo)}:\n${tail(path.join(this.logs, 'nginx.out'), 20)}\n${tail(path.join(this.dir, 'error.log'), 20)}`);
+      if (this.nginxProc.exited) throw fatal(`nginx exited ${JSON.stringify(this.nginxProc.exitInfo)}:\n${tail(path.join(this.logs, 'nginx.out'), 20)}\n${tail(path.join(this.dir, 'error.log'), 20)}`);
       const r = await request({ port: this.ports.nginx, path: '/v1/payments/READYPROBE', timeoutMs: 1000, keepAlive: false });
       return r.status > 0;
     }, Boolean, { timeoutMs: 20000, intervalMs: 50 });

@@ -6,7 +6,8 @@
  * the host).  Required (template): channel, methods (name -> {kind,
  * currencies[, min_amount, max_amount]}), endpoints.production, timeouts
  * {connect_timeout_ms, timeout_ms}, first_query_delay_ms, query_backoff_ms;
- * optional: max_concurrency, qps, mask, banks, notify_ack {ok, fail}
+ * optional: currencies, min_amount, max_amount (channel-wide), max_concurrency,
+ * qps, mask, banks, signed_responses, notify_ack {ok, fail}
  * (required when the pack verifies notifies).  Required (script): codes.<op>
  * for every operation, each with a success list; every list is
  * {codes = {...non-empty strings}, source = "http..."}, and no code appears
@@ -181,6 +182,27 @@ pgw_manifest_validate(const json_t *m, const char *tfile, const char *sfile, cha
             PGW_MF_FAIL(tfile, "manifest.methods[\"%s\"]: min_amount/max_amount must be "
                         "positive integers (minor units), min <= max", k);
         }
+    }
+
+    v = json_object_get(m, "currencies");
+    if (v != NULL) {
+        if (!json_is_array(v) || json_array_size(v) == 0) {
+            PGW_MF_FAIL(tfile, "manifest.currencies: must be a non-empty list");
+        }
+        for (i = 0; i < json_array_size(v); i++) {
+            if (!json_is_string(json_array_get(v, i))
+                || json_string_length(json_array_get(v, i)) != 3) {
+                PGW_MF_FAIL(tfile, "manifest.currencies[%zu]: must be an ISO 4217 code",
+                            i + 1);
+            }
+        }
+    }
+    if ((json_object_get(m, "min_amount") != NULL
+         && !pgw_mf_posint(json_object_get(m, "min_amount"), 0))
+        || (json_object_get(m, "max_amount") != NULL
+            && !pgw_mf_posint(json_object_get(m, "max_amount"), 0))) {
+        PGW_MF_FAIL(tfile, "manifest.min_amount/max_amount: must be positive integers "
+                    "(minor units)");
     }
 
     v = json_object_get(m, "endpoints");

@@ -786,7 +786,7 @@ test_syntax_error_fails_with_file_and_line(void **state)
     }
     {
         const char *line = strstr(err, want) + strlen(want);
-        int ln = atoi(line);
+        int ln = (int) strtol(line, NULL, 10);
         const char *nl = t;
         int expect = 1;
         while ((nl = strstr(nl, "\n")) != NULL && nl < strstr(t, "local M = {}\n")) {

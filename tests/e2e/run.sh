@@ -2,7 +2,9 @@
 # End-to-end tests against the real stack (nginx + module, paygwd, Alipay simulator).
 #   sh tests/e2e/run.sh [test files...]
 # Env: PAYGW_ROOT (repo root), PAYGW_BUILD (build dir, default $PAYGW_ROOT/build),
-#      PAYGW_E2E_KEEP=1 (keep temp dirs), PAYGW_E2E_VERBOSE=1 (print log tails).
+#      PAYGW_E2E_KEEP=1 (keep temp dirs), PAYGW_E2E_VERBOSE=1 (print log tails),
+#      PAYGW_E2E_IGNORE_LEAKS=1 (do not fail on LeakSanitizer reports of SAN=1 builds).
+# A file fails when paygwd or nginx printed a sanitizer report (SAN=1 builds).
 # Exits non-zero when any test fails.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

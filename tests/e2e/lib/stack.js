@@ -5,7 +5,8 @@
 //
 // Env: PAYGW_ROOT (repo root, default two levels above tests/e2e), PAYGW_BUILD (build dir,
 // default $PAYGW_ROOT/build; `make test SAN=1` passes build-san), NGINX (nginx binary),
-// PAYGW_E2E_KEEP=1 keeps the temp dir, PAYGW_E2E_VERBOSE=1 prints log tails at teardown.
+// PAYGW_E2E_KEEP=1 keeps the temp dir, PAYGW_E2E_VERBOSE=1 prints log tails at teardown,
+// PAYGW_E2E_IGNORE_LEAKS=1 does not fail a file on LeakSanitizer reports (SAN=1 builds).
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -291,16 +292,39 @@ class Stack {
     await this.startCore();
   }
 
+  // Stops everything. Throws when a sanitizer (SAN=1 builds) reported anything in the
+  // daemon's or nginx's output, so the report cannot go unnoticed.
   async stop(failed = false) {
     const procs = [this.nginxProc, this.coreProc, this.simProc].filter(Boolean);
     for (const p of procs) await p.stop();
-    if (this.dir && (process.env.PAYGW_E2E_VERBOSE || failed)) process.stderr.write(`${this.logTails()}\n`);
     if (!this.dir) return;
-    if (process.env.PAYGW_E2E_KEEP) {
+    const reports = this.sanitizerReports();
+    if (process.env.PAYGW_E2E_VERBOSE || failed || reports.length) process.stderr.write(`${this.logTails()}\n`);
+    if (process.env.PAYGW_E2E_KEEP || reports.length) {
       process.stderr.write(`e2e: kept ${this.dir}\n`);
     } else {
       fs.rmSync(this.dir, { recursive: true, force: true });
     }
+    if (reports.length) throw new Error(`sanitizer reports:\n${reports.join('\n')}`);
+  }
+
+  sanitizerReports() {
+    // PAYGW_E2E_IGNORE_LEAKS=1 tolerates LeakSanitizer reports (memory errors and UBSan
+    // reports always count).
+    const re = process.env.PAYGW_E2E_IGNORE_LEAKS
+      ? /ERROR: AddressSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer/
+      : /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (Address|Undefined|Leak)\w*Sanitizer/;
+    const out = [];
+    for (const f of [path.join(this.logs, 'paygwd.log'), path.join(this.logs, 'nginx.out'), path.join(this.dir, 'error.log')]) {
+      let text = '';
+      try {
+        text = fs.readFileSync(f, 'utf8');
+      } catch (_) {
+        continue;
+      }
+      for (const line of text.split('\n')) if (re.test(line)) out.push(`${path.basename(f)}: ${line}`);
+    }
+    return out;
   }
 
   logTails(lines = 40) {

@@ -181,6 +181,9 @@ main(int argc, char **argv)
     rc = 0;
 
 out:
+    /* shutdown order: stop timers; drain the store (its callbacks may still
+     * answer requests or start sends); abandon sends in flight (recovery
+     * treats them like a crash); then drop the listeners and waiters */
     if (d.scan_timer) {
         event_free(d.scan_timer);
     }
@@ -190,15 +193,12 @@ out:
     if (d.sigterm_ev) {
         event_free(d.sigterm_ev);
     }
-    if (d.api_http) {
-        evhttp_free(d.api_http);
-    }
+    pgw_store_close(d.store);
+    pgw_transport_free(d.transport);
+    pgw_api_stop(&d);
     if (d.admin_http) {
         evhttp_free(d.admin_http);
     }
-    pgw_transport_free(d.transport);
-    pgw_store_close(d.store);
-    free(d.waiters);
     pgw_packs_free(d.packs);
     pgw_apps_free(d.apps);
     pgw_config_free(d.conf);

@@ -709,3 +709,21 @@ pgw_api_start(struct pgw_daemon *d, char *err, size_t errlen)
     evhttp_set_gencb(d->api_http, pgw__api_cb, d);
     return PGW_OK;
 }
+
+
+void
+pgw_api_stop(struct pgw_daemon *d)
+{
+    if (d->waiters != NULL) {
+        while (d->waiters->head != NULL) {
+            pgw__waiter_remove(d, d->waiters->head);
+        }
+        free(d->waiters);
+        d->waiters = NULL;
+    }
+    if (d->api_http != NULL) {
+        evhttp_free(d->api_http);
+        d->api_http = NULL;
+    }
+    unlink(d->conf->listen_unix);
+}

@@ -57,6 +57,7 @@ struct pgw_daemon {
 
 /* parts started by paygwd.c */
 int pgw_api_start(struct pgw_daemon *d, char *err, size_t errlen);
+void pgw_api_stop(struct pgw_daemon *d);
 int pgw_admin_start(struct pgw_daemon *d, char *err, size_t errlen);
 int pgw_scheduler_start(struct pgw_daemon *d);
 void pgw_scheduler_tick(struct pgw_daemon *d);

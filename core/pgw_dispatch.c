@@ -56,6 +56,16 @@ struct pgw__settle {
 
 static void pgw__send_pay(struct pgw_daemon *d, int64_t order_id,
                           enum pgw_status from);
+static void pgw__op_free(struct pgw__op *op);
+
+
+static void
+pgw__op_abandon(void *arg)
+{
+    struct pgw__op *op = arg;
+
+    pgw__op_free(op);
+}
 
 
 static void
@@ -161,6 +171,7 @@ pgw__send_msg(struct pgw__op *op, int fresh, pgw_http_done_fn *done)
     req.body = op->msg.body;
     req.body_len = op->msg.body_len;
     req.fresh_connection = fresh;
+    req.abandon = pgw__op_abandon;
     pgw__timeouts(op->d, op->channel, man, &req.connect_timeout_ms,
                   &req.timeout_ms);
     rc = pgw_transport_send(op->d->transport, &req, done, op);

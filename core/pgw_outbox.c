@@ -131,6 +131,7 @@ pgw__send_one(struct pgw_daemon *d, sqlite3_stmt *st)
     req.headers = headers;
     req.body = body;
     req.body_len = strlen(body);
+    req.abandon = free;
     req.connect_timeout_ms = 3000;
     req.timeout_ms = 10000;
     if (pgw_transport_send(d->transport, &req, pgw__delivered, dl) != PGW_OK) {

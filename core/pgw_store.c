@@ -75,6 +75,7 @@ struct pgw_store {
     struct pgw_txn *done_head, *done_tail;       /* writer -> loop */
     struct event *done_ev;
     int stopping;
+    int closed;                  /* writer joined: submits fail at once */
     int group_max;
     int64_t next_ids[8];
     struct pgw_store_stats stats;
@@ -388,6 +389,14 @@ pgw_store_submit(struct pgw_store *store, struct pgw_txn *txn,
     txn->done = done;
     txn->arg = arg;
     txn->next = NULL;
+    if (store->closed) {
+        /* shutting down: nothing more is written; say so to the owner */
+        pgw_txn_free(txn);
+        if (done) {
+            done(arg, PGW_ERR, -1);
+        }
+        return;
+    }
     pthread_mutex_lock(&store->lock);
     if (store->queue_tail) {
         store->queue_tail->next = txn;
@@ -574,6 +583,7 @@ pgw_store_close(struct pgw_store *store)
     pthread_cond_signal(&store->cond);
     pthread_mutex_unlock(&store->lock);
     pthread_join(store->thread, NULL);
+    store->closed = 1;
     /* deliver completions of the last commits, then drop them */
     pgw__done_cb(-1, 0, store);
     event_free(store->done_ev);

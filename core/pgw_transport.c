@@ -22,11 +22,14 @@
 #define PGW__MAX_BODY (1024 * 1024)
 
 
+struct pgw__xfer;
+
 struct pgw_transport {
     struct event_base *base;
     CURLM *multi;
     struct event *timer;
     int in_flight;
+    struct pgw__xfer *xfers;     /* in flight, for teardown */
 };
 
 struct pgw__xfer {
@@ -40,7 +43,9 @@ struct pgw__xfer {
     int too_big;
     int64_t started;
     pgw_http_done_fn *done;
+    void (*abandon)(void *arg);
     void *arg;
+    struct pgw__xfer *prev, *next;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -104,6 +109,21 @@ pgw__write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 
 static void
+pgw__xfer_unlink(struct pgw__xfer *x)
+{
+    if (x->prev) {
+        x->prev->next = x->next;
+    } else if (x->t->xfers == x) {
+        x->t->xfers = x->next;
+    }
+    if (x->next) {
+        x->next->prev = x->prev;
+    }
+    x->prev = x->next = NULL;
+}
+
+
+static void
 pgw__xfer_free(struct pgw__xfer *x)
 {
     curl_slist_free_all(x->headers);
@@ -145,6 +165,7 @@ pgw__check_done(struct pgw_transport *t)
         res.elapsed_ms = pgw_now_ms() - x->started;
 
         curl_multi_remove_handle(t->multi, x->easy);
+        pgw__xfer_unlink(x);
         t->in_flight--;
         x->done(x->arg, &res);
         pgw__xfer_free(x);
@@ -267,6 +288,15 @@ pgw_transport_free(struct pgw_transport *t)
     if (t == NULL) {
         return;
     }
+    while (t->xfers != NULL) {
+        struct pgw__xfer *x = t->xfers;
+        pgw__xfer_unlink(x);
+        curl_multi_remove_handle(t->multi, x->easy);
+        if (x->abandon) {
+            x->abandon(x->arg);
+        }
+        pgw__xfer_free(x);
+    }
     if (t->multi) {
         curl_multi_cleanup(t->multi);
     }
@@ -296,6 +326,7 @@ pgw_transport_send(struct pgw_transport *t, const struct pgw_http_request *req,
     }
     x->t = t;
     x->done = done;
+    x->abandon = req->abandon;
     x->arg = arg;
     x->started = pgw_now_ms();
     x->easy = curl_easy_init();
@@ -349,5 +380,10 @@ pgw_transport_send(struct pgw_transport *t, const struct pgw_http_request *req,
         return PGW_ERR;
     }
     t->in_flight++;
+    x->next = t->xfers;
+    if (x->next) {
+        x->next->prev = x;
+    }
+    t->xfers = x;
     return PGW_OK;
 }

@@ -43,11 +43,15 @@ struct pgw_http_request {
     long connect_timeout_ms;
     long timeout_ms;
     int fresh_connection;         /* 1 for state-changing operations */
+    void (*abandon)(void *arg);   /* frees arg if the transport is torn down
+                                     before done runs (NULL: nothing to free) */
 };
 
 struct pgw_transport *pgw_transport_new(struct event_base *base);
 void pgw_transport_free(struct pgw_transport *t);
-/* copies everything from req; done is called exactly once, on the loop */
+/* copies everything from req; done is called exactly once, on the loop — or,
+ * if the transport is freed first, abandon is (the outcome of such a send is
+ * unknown: start-up recovery treats it like a crash) */
 int pgw_transport_send(struct pgw_transport *t, const struct pgw_http_request *req,
                        pgw_http_done_fn *done, void *arg);
 int pgw_transport_in_flight(const struct pgw_transport *t);

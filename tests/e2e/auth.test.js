@@ -87,26 +87,8 @@ test('expired and future timestamps → 401 TIMESTAMP_EXPIRED', async () => {
   }
 });
 
-test('replayed nonce → 401 NONCE_REPLAYED; the first request went through', async () => {
-  const n = nonce();
-  const first = tradeNo('AN');
-  const r1 = await stack.api('POST', '/v1/payments', { raw: body(first), nonce: n });
-  assertStatus(r1, 202);
-  assertSigned(r1);
-  const second = tradeNo('AR');
-  rejected.push(second);
-  const r2 = await stack.api('POST', '/v1/payments', { raw: body(second), nonce: n });
-  assertError(r2, 401, 'NONCE_REPLAYED');
-  // the exact same request bytes again (same signature, same nonce) is a replay too
-  const ts = String(nowSeconds());
-  const n2 = nonce();
-  const b = body(tradeNo('AQ'));
-  const a = authorization({ appId: 'A1', secret: stack.apps.A1.secret, method: 'POST', pathAndQuery: '/v1/payments', body: b, timestamp: ts, nonce: n2 });
-  const x1 = await stack.api('POST', '/v1/payments', { raw: b, authHeader: a.header });
-  assertStatus(x1, 202);
-  const x2 = await stack.api('POST', '/v1/payments', { raw: b, authHeader: a.header });
-  assertError(x2, 401, 'NONCE_REPLAYED');
-});
+// Nonce replay (NONCE_REPLAYED, a nonce store shared by all nginx workers) belongs to the
+// full-front issue, with scheme B, RSA apps and rate limits; its tests land with it.
 
 test('paygwd itself refuses /v1 requests without the app id nginx sets', async () => {
   const no = tradeNo('AD');

@@ -28,7 +28,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 NGX_SRC := $(wildcard ngx_module/*.c ngx_module/*.h) ngx_module/config
 
-.PHONY: all deps run test unit e2e bench clean check-config fmt
+.PHONY: all deps run test unit e2e bench clean check-config fmt configured install
 
 all: check-config $(BUILD)/paygwd $(BUILD)/paygwctl $(BUILD)/ngx_http_paygw_module.so
 
@@ -62,24 +62,35 @@ unit: check-config $(UNIT_BIN)
 deps:
 	sh tools/install-deps.sh
 
-config.mk: configure
-	./configure
+# (re)configure only when needed; make run/test call it after deps are installed
+configured:
+	@if [ ! -f config.mk ] || [ configure -nt config.mk ]; then ./configure; fi
 
-run: deps config.mk
+run: deps
+	$(MAKE) configured
 	$(MAKE) all
 	sh tools/run.sh $(BUILD)
 
 e2e: all
 	PAYGW_BUILD=$(abspath $(BUILD)) sh tests/e2e/run.sh
 
-test: deps config.mk
+test: deps
+	$(MAKE) configured
 	$(MAKE) all
 	$(MAKE) unit
 	PAYGW_BUILD=$(abspath $(BUILD)) sh tests/run-node-tests.sh
 
-bench: deps config.mk
+bench: deps
+	$(MAKE) configured
 	$(MAKE) all
 	PAYGW_BUILD=$(abspath $(BUILD)) sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/paygw \
+	    $(DESTDIR)$(PREFIX)/share/paygw
+	install -m 755 $(BUILD)/paygwd $(BUILD)/paygwctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(BUILD)/ngx_http_paygw_module.so $(DESTDIR)$(PREFIX)/lib/paygw/
+	cp -R templates scripts conf $(DESTDIR)$(PREFIX)/share/paygw/
 
 fmt:
 	clang-format -i core/*.c core/*.h routing/*.c routing/*.h adapters/*.c adapters/*.h cli/*.c

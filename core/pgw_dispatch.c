@@ -498,6 +498,54 @@ pgw__reroute_or_fail(struct pgw_daemon *d, int64_t order_id)
 }
 
 
+/* Interprets a transport result with the op's pack and starts the txn that
+ * records it: the attempt's final state and the masked answer. Returns the
+ * txn (NULL when out of memory: out is then cleared). */
+static struct pgw_txn *
+pgw__interpret(struct pgw__op *op, const struct pgw_http_result *res,
+               struct pgw_outcome *out, char *evidence, size_t evlen)
+{
+    struct pgw_daemon *d = op->d;
+    const char *state = "ANSWERED";
+    struct pgw_txn *txn;
+
+    memset(out, 0, sizeof(*out));
+    if (res->sent == PGW_SENT_ANSWERED) {
+        pgw_pack_parse(op->pack, op->op, res->status, res->body, res->body_len,
+                       op->order_json, out);
+    } else {
+        out->cls = res->sent == PGW_SENT_NOT_SENT ? PGW_CLASS_NOT_SENT
+                                                  : PGW_CLASS_PROCESSING;
+        snprintf(out->error, sizeof(out->error), "%s", res->error);
+        state = "UNKNOWN";
+        d->metrics.channel_not_sent += res->sent == PGW_SENT_NOT_SENT;
+        d->metrics.channel_unknown += res->sent == PGW_SENT_UNKNOWN;
+    }
+    if (out->cls == PGW_CLASS_NOT_SENT) {
+        state = "NOT_SENT";
+    }
+    pgw__evidence(out, evidence, evlen);
+
+    txn = pgw_txn_new();
+    if (txn == NULL) {
+        pgw_outcome_clear(out);
+        return NULL;
+    }
+    pgw_txn_add(txn, 1,
+                "UPDATE attempts SET state = ?, class = ?, code = ?, error = ?,"
+                " http_status = ?, finished_at = ? WHERE id = ?",
+                "ssssiii", state, pgw_class_name(out->cls), out->code,
+                out->error, (int64_t) res->status, pgw_now_ms(),
+                op->attempt_id);
+    pgw_order_txn_message(d, txn, op->order_id, op->attempt_id, op->channel,
+                          "response", op->op, res->status,
+                          out->masked ? out->masked : "",
+                          res->sent == PGW_SENT_ANSWERED ? out->error
+                                                         : res->error);
+    return txn;
+}
+
+
 static void
 pgw__pay_answered(void *arg, const struct pgw_http_result *res)
 {
@@ -506,42 +554,13 @@ pgw__pay_answered(void *arg, const struct pgw_http_result *res)
     struct pgw_outcome out;
     struct pgw_txn *txn;
     char evidence[512];
-    const char *state;
     enum pgw_status final;
 
-    memset(&out, 0, sizeof(out));
-    if (res->sent == PGW_SENT_ANSWERED) {
-        pgw_pack_parse(op->pack, "pay", res->status, res->body, res->body_len,
-                       op->order_json, &out);
-        state = "ANSWERED";
-    } else {
-        out.cls = res->sent == PGW_SENT_NOT_SENT ? PGW_CLASS_NOT_SENT
-                                                 : PGW_CLASS_PROCESSING;
-        snprintf(out.error, sizeof(out.error), "%s", res->error);
-        state = res->sent == PGW_SENT_NOT_SENT ? "NOT_SENT" : "UNKNOWN";
-        d->metrics.channel_not_sent += res->sent == PGW_SENT_NOT_SENT;
-        d->metrics.channel_unknown += res->sent == PGW_SENT_UNKNOWN;
-    }
-    if (out.cls == PGW_CLASS_NOT_SENT) {
-        state = "NOT_SENT";
-    }
-    pgw__evidence(&out, evidence, sizeof(evidence));
-
-    txn = pgw_txn_new();
+    txn = pgw__interpret(op, res, &out, evidence, sizeof(evidence));
     if (txn == NULL) {
-        pgw_outcome_clear(&out);
         pgw__op_free(op);
         return;
     }
-    pgw_txn_add(txn, 1,
-                "UPDATE attempts SET state = ?, class = ?, code = ?, error = ?,"
-                " http_status = ?, finished_at = ? WHERE id = ?",
-                "ssssiii", state, pgw_class_name(out.cls), out.code, out.error,
-                (int64_t) res->status, pgw_now_ms(), op->attempt_id);
-    pgw_order_txn_message(d, txn, op->order_id, op->attempt_id, op->channel,
-                          "response", "pay", res->status,
-                          out.masked ? out.masked : "",
-                          res->sent == PGW_SENT_ANSWERED ? out.error : res->error);
 
     const char *trade_no = json_string_value(
         json_object_get(out.fields, "channel_trade_no"));
@@ -784,32 +803,11 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
     char evidence[512];
 
     d->queries_in_flight--;
-    memset(&out, 0, sizeof(out));
-    if (res->sent == PGW_SENT_ANSWERED) {
-        pgw_pack_parse(op->pack, op->op, res->status, res->body, res->body_len,
-                       op->order_json, &out);
-    } else {
-        out.cls = PGW_CLASS_PROCESSING;
-        snprintf(out.error, sizeof(out.error), "%s", res->error);
-    }
-    pgw__evidence(&out, evidence, sizeof(evidence));
-
-    txn = pgw_txn_new();
+    txn = pgw__interpret(op, res, &out, evidence, sizeof(evidence));
     if (txn == NULL) {
-        pgw_outcome_clear(&out);
         pgw__op_free(op);
         return;
     }
-    pgw_txn_add(txn, 1,
-                "UPDATE attempts SET state = ?, class = ?, code = ?, error = ?,"
-                " http_status = ?, finished_at = ? WHERE id = ?",
-                "ssssiii", res->sent == PGW_SENT_ANSWERED ? "ANSWERED" : "UNKNOWN",
-                pgw_class_name(out.cls), out.code, out.error,
-                (int64_t) res->status, pgw_now_ms(), op->attempt_id);
-    pgw_order_txn_message(d, txn, op->order_id, op->attempt_id, op->channel,
-                          "response", op->op, res->status,
-                          out.masked ? out.masked : "",
-                          res->sent == PGW_SENT_ANSWERED ? out.error : res->error);
 
     const char *trade_no = json_string_value(
         json_object_get(out.fields, "channel_trade_no"));

@@ -580,7 +580,8 @@ pgw__pay_answered(void *arg, const struct pgw_http_result *res)
         /* the prepay credential exists; the payment itself is still open */
         json_t *cred = json_object_get(out.fields, "credential");
         char *cred_text = cred ? json_dumps(cred, JSON_COMPACT) : NULL;
-        pgw_txn_add(txn, 1,
+        /* -1: a voucher already settled must not roll back the record */
+        pgw_txn_add(txn, -1,
                     "UPDATE orders SET voucher_status = 'READY', credential = ?,"
                     " channel_trade_no = COALESCE(?, channel_trade_no),"
                     " updated_at = ? WHERE id = ? AND voucher_status = 'PENDING'",

@@ -59,6 +59,32 @@ static void pgw__send_pay(struct pgw_daemon *d, int64_t order_id,
 static void pgw__op_free(struct pgw__op *op);
 
 
+/* new: an operation on the channel's current pack version (retained), or
+ * NULL when out of memory or the channel has no pack loaded */
+static struct pgw__op *
+pgw__op_new(struct pgw_daemon *d, int64_t order_id, const char *opname,
+            const char *channel)
+{
+    struct pgw_pack *pack = pgw_packs_get(d->packs, channel);
+    struct pgw__op *op;
+
+    if (pack == NULL) {
+        return NULL;
+    }
+    op = calloc(1, sizeof(*op));
+    if (op == NULL) {
+        return NULL;
+    }
+    op->d = d;
+    op->order_id = order_id;
+    snprintf(op->op, sizeof(op->op), "%s", opname);
+    snprintf(op->channel, sizeof(op->channel), "%s", channel);
+    op->pack = pack;
+    pgw_pack_retain(pack);
+    return op;
+}
+
+
 static void
 pgw__op_abandon(void *arg)
 {
@@ -677,18 +703,12 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
             return;
         }
 
-        op = calloc(1, sizeof(*op));
+        op = pgw__op_new(d, order_id, "pay", channel);
         if (op == NULL) {
             pgw_order_clear(&o);
             return;
         }
-        op->d = d;
-        op->order_id = order_id;
-        snprintf(op->op, sizeof(op->op), "pay");
-        snprintf(op->channel, sizeof(op->channel), "%s", channel);
         snprintf(o.channel, sizeof(o.channel), "%s", channel);
-        op->pack = pgw_packs_get(d->packs, channel);
-        pgw_pack_retain(op->pack);
         op->prepay = pgw_manifest_is_prepay(pgw_pack_manifest(op->pack),
                                             o.method);
         if (pgw__build(op, &o, err, sizeof(err)) == PGW_OK) {
@@ -869,22 +889,11 @@ pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname)
         pgw_order_clear(&o);
         return;
     }
-    op = calloc(1, sizeof(*op));
+    op = pgw__op_new(d, order_id, opname, o.channel);
     if (op == NULL) {
         pgw_order_clear(&o);
         return;
     }
-    op->d = d;
-    op->order_id = order_id;
-    snprintf(op->op, sizeof(op->op), "%s", opname);
-    snprintf(op->channel, sizeof(op->channel), "%s", o.channel);
-    op->pack = pgw_packs_get(d->packs, o.channel);
-    if (op->pack == NULL) {
-        pgw_order_clear(&o);
-        free(op);
-        return;
-    }
-    pgw_pack_retain(op->pack);
     const json_t *man = pgw_pack_manifest(op->pack);
 
     txn = pgw_txn_new();

@@ -18,20 +18,15 @@
 #include <lua.h>
 
 #include "pgw_adapter.h"
+#include "lua_harness.h"
 #include "pgw_pack.h"
-
-
-static struct pgw_sbx *sbx;
 
 
 static int
 setup(void **state)
 {
-    char err[256];
-
     (void) state;
-    sbx = pgw_sbx_new(PGW_SBX_MEM_LIMIT, PGW_SBX_BUDGET, err, sizeof(err));
-    return sbx != NULL ? 0 : -1;
+    return harness_open();
 }
 
 
@@ -39,48 +34,8 @@ static int
 teardown(void **state)
 {
     (void) state;
-    pgw_sbx_free(sbx);
+    harness_close();
     return 0;
-}
-
-
-static int
-run(const char *body, char *out, size_t outlen)
-{
-    char code[8192];
-
-    snprintf(code, sizeof(code), "local r = (function() %s end)() return tostring(r)", body);
-    if (pgw_sbx_load(sbx, code, strlen(code), "=test", out, outlen) != 0
-        || pgw_sbx_call(sbx, 0, 1, out, outlen) != 0) {
-        return -1;
-    }
-    snprintf(out, outlen, "%s", lua_tostring(sbx->L, -1));
-    lua_pop(sbx->L, 1);
-    return 0;
-}
-
-
-static void
-expect(const char *body, const char *want)
-{
-    char out[4096];
-
-    if (run(body, out, sizeof(out)) != 0) {
-        fail_msg("Lua error: %s", out);
-    }
-    assert_string_equal(out, want);
-}
-
-
-static void
-expect_error(const char *body, const char *needle)
-{
-    char out[4096];
-
-    assert_int_equal(run(body, out, sizeof(out)), -1);
-    if (strstr(out, needle) == NULL) {
-        fail_msg("error '%s' does not mention '%s'", out, needle);
-    }
 }
 
 

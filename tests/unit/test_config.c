@@ -9,8 +9,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "pgw_apps.h"
 #include "pgw_config.h"
@@ -113,11 +117,93 @@ test_apps_file(void **state)
     assert_non_null(strstr(err, ":2: duplicate app_id"));
     path = write_tmp("A1 MD5 0123456789abcdef0123\n");
     assert_null(pgw_apps_load(path, err, sizeof(err)));
-    assert_non_null(strstr(err, ":1: unknown scheme"));
+    assert_non_null(strstr(err, ":1: unknown key_type"));
     path = write_tmp("A1 HMAC-SHA256 short\n");
     assert_null(pgw_apps_load(path, err, sizeof(err)));
     assert_non_null(strstr(err, ":1: secret"));
     unlink(path);
+}
+
+
+static void
+test_sign_key(void **state)
+{
+    char dir[] = "/tmp/pgw-test-signkey-XXXXXX", path[128], conf_path[128];
+    char text[256], err[512], want[200], cmd[160];
+    EVP_PKEY *k;
+    FILE *f;
+    struct pgw_config *c;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(conf_path, sizeof(conf_path), "%s/paygwd.conf", dir);
+    /* an EC key and an RSA public key are not the gateway's RSA private key */
+    k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    snprintf(path, sizeof(path), "%s/ec.key", dir);
+    f = fopen(path, "w");
+    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    EVP_PKEY_free(k);
+    k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 2048);
+    snprintf(path, sizeof(path), "%s/rsa.pub", dir);
+    f = fopen(path, "w");
+    PEM_write_PUBKEY(f, k);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/rsa.key", dir);
+    f = fopen(path, "w");
+    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    EVP_PKEY_free(k);
+
+    static const struct {
+        const char *text;
+        const char *needle;
+    } bad[] = {
+        { "db x\nsign_key missing.key\n", "2: sign_key: cannot open" },
+        { "sign_key ec.key\n", "1: sign_key: " },
+        { "sign_key rsa.pub\n", "1: sign_key: " },
+        { "sign_key rsa.key\nsign_key rsa.key\n", "2: sign_key: given twice" },
+        { "sign_key\n", "1: sign_key: expected exactly one value" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        f = fopen(conf_path, "w");
+        fputs(bad[i].text, f);
+        fclose(f);
+        c = pgw_config_load(conf_path, err, sizeof(err));
+        assert_null(c);
+        snprintf(want, sizeof(want), "%s:%s", conf_path, bad[i].needle);
+        if (strstr(err, want) == NULL) {
+            fail_msg("error '%s' lacks '%s'", err, want);
+        }
+    }
+    f = fopen(conf_path, "w");
+    fputs("sign_key ec.key\n", f);
+    fclose(f);
+    assert_null(pgw_config_load(conf_path, err, sizeof(err)));
+    assert_non_null(strstr(err, "not an RSA key"));
+
+    /* relative to the config file's directory, absolute as given */
+    snprintf(text, sizeof(text), "sign_key rsa.key\n");
+    f = fopen(conf_path, "w");
+    fputs(text, f);
+    fclose(f);
+    c = pgw_config_load(conf_path, err, sizeof(err));
+    if (c == NULL) {
+        fail_msg("%s", err);
+    }
+    assert_non_null(c->sign_key_pkey);
+    snprintf(want, sizeof(want), "%s/rsa.key", dir);
+    assert_string_equal(c->sign_key, want);
+    pgw_config_free(c);
+    f = fopen(conf_path, "w");
+    fprintf(f, "sign_key %s/rsa.key\n", dir);
+    fclose(f);
+    c = pgw_config_load(conf_path, err, sizeof(err));
+    assert_non_null(c);
+    pgw_config_free(c);
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 
@@ -128,6 +214,7 @@ main(void)
         cmocka_unit_test(test_good_config),
         cmocka_unit_test(test_bad_configs_name_file_and_line),
         cmocka_unit_test(test_apps_file),
+        cmocka_unit_test(test_sign_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

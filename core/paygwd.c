@@ -132,6 +132,14 @@ main(int argc, char **argv)
         fprintf(stderr, "paygwd: %s\n", err);
         goto out;
     }
+    if (pgw_apps_have_rsa(d.apps) && d.conf->sign_key_pkey == NULL) {
+        fprintf(stderr,
+                "paygwd: %s: the apps file %s has RSA2 apps, whose"
+                " notifications are signed with the gateway's RSA key: add"
+                " \"sign_key <private key PEM>\" to the configuration\n",
+                conf_path, d.conf->apps);
+        goto out;
+    }
     d.packs = pgw_packs_new(d.conf->templates, d.conf->scripts,
                             d.conf->keystore, err, sizeof(err));
     if (d.packs == NULL || pgw__load_packs(&d, check_only, err, sizeof(err))

@@ -2,7 +2,10 @@
  * pgw_config.c — reads paygwd.conf: "directive value…" lines, '#' comments.
  * Every unknown directive, missing value or bad number stops start-up with the
  * file and line. Defaults are set before parsing; relative paths are kept as given
- * (paygwd runs from the repository or the install prefix).
+ * (paygwd runs from the repository or the install prefix) — except sign_key,
+ * the gateway's RSA private key (PEM) that signs notifications to RSA2 apps,
+ * which is taken from the config file's directory and loaded here, so an
+ * unreadable or non-RSA key names its line.
  */
 
 #include <errno.h>
@@ -10,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
+#include "pgw_apps.h"
 #include "pgw_core.h"
 #include "pgw_config.h"
 
@@ -168,8 +174,34 @@ pgw__channel_directive(struct pgw_config *conf, char **tok, int ntok)
 }
 
 
+/* sign_key <path>: resolved from the config file's directory, loaded now */
 static const char *
-pgw__directive(struct pgw_config *conf, char **tok, int ntok)
+pgw__sign_key(struct pgw_config *conf, const char *value, char *msg,
+              size_t msglen)
+{
+    const char *slash = strrchr(conf->path, '/');
+    int n;
+
+    if (conf->sign_key_pkey != NULL) {
+        return "given twice";
+    }
+    if (value[0] == '/' || slash == NULL) {
+        n = snprintf(conf->sign_key, sizeof(conf->sign_key), "%s", value);
+    } else {
+        n = snprintf(conf->sign_key, sizeof(conf->sign_key), "%.*s/%s",
+                     (int) (slash - conf->path), conf->path, value);
+    }
+    if (n < 0 || (size_t) n >= sizeof(conf->sign_key)) {
+        return "path too long";
+    }
+    conf->sign_key_pkey = pgw_rsa_load_pem(conf->sign_key, 1, 2048, msg, msglen);
+    return conf->sign_key_pkey != NULL ? NULL : msg;
+}
+
+
+static const char *
+pgw__directive(struct pgw_config *conf, char **tok, int ntok, char *msg,
+               size_t msglen)
 {
     static const struct {
         const char *name;
@@ -212,6 +244,9 @@ pgw__directive(struct pgw_config *conf, char **tok, int ntok)
                            == PGW_OK
                        ? NULL : "value must be a non-negative integer";
         }
+    }
+    if (strcmp(tok[0], "sign_key") == 0) {
+        return pgw__sign_key(conf, tok[1], msg, msglen);
     }
     if (strcmp(tok[0], "notify_backoff") == 0) {
         return pgw_parse_ms_list(tok[1], conf->notify_backoff_s,
@@ -271,7 +306,7 @@ pgw_config_load(const char *path, char *err, size_t errlen)
         return NULL;
     }
     while (fgets(line, sizeof(line), f) != NULL) {
-        char *tok[PGW__MAX_TOKENS], *save = NULL, *p, *hash;
+        char *tok[PGW__MAX_TOKENS], *save = NULL, *p, *hash, buf[600];
         int ntok = 0;
         const char *msg;
 
@@ -295,7 +330,7 @@ pgw_config_load(const char *path, char *err, size_t errlen)
         if (ntok == 0) {
             continue;
         }
-        msg = pgw__directive(conf, tok, ntok);
+        msg = pgw__directive(conf, tok, ntok, buf, sizeof(buf));
         if (msg != NULL) {
             snprintf(err, errlen, "%s:%d: %s: %s", path, lineno, tok[0], msg);
             goto failed;
@@ -324,5 +359,6 @@ pgw_config_free(struct pgw_config *conf)
         json_decref(c->params);
         free(c);
     }
+    EVP_PKEY_free(conf->sign_key_pkey);
     free(conf);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #define PGW_MAX_BACKOFF 16
 
@@ -38,6 +39,8 @@ struct pgw_config {
     char keystore[512];
     char public_url[256];
     char log_level[16];
+    char sign_key[1024];                /* resolved path, "" if none */
+    EVP_PKEY *sign_key_pkey;            /* owned: the gateway's RSA key */
     int64_t notify_backoff_s[PGW_MAX_BACKOFF];
     int n_notify_backoff;
     int64_t not_found_alert_s;

@@ -92,7 +92,9 @@ pgw__send_one(struct pgw_daemon *d, sqlite3_stmt *st)
     const char *url = pgw_col_text(st, 2);
     const char *body = pgw_col_text(st, 3);
     const struct pgw_app *app = pgw_apps_find(d->apps, app_id);
-    char ts[24], nonce[17], sig[64], h_ts[48], h_nonce[48], h_sig[96];
+    char ts[24], nonce[17], sig[PGW_SIGN_MAX_B64], h_ts[48], h_nonce[48];
+    char h_sig[PGW_SIGN_MAX_B64 + 32];
+    int rc;
     const char *headers[4];
     struct pgw_http_request req;
     struct pgw__delivery *dl;
@@ -111,8 +113,15 @@ pgw__send_one(struct pgw_daemon *d, sqlite3_stmt *st)
 
     snprintf(ts, sizeof(ts), "%lld", (long long) (pgw_now_ms() / 1000));
     pgw_sign_nonce(nonce);
-    if (pgw_sign_caller(app->secret, app->secret_len, ts, nonce, body,
-                        strlen(body), sig, sizeof(sig)) != PGW_OK) {
+    /* HMAC apps: their secret; RSA2 apps: the gateway's key (sign_key) */
+    rc = app->key_type == PGW_KEY_RSA2
+             ? pgw_sign_caller_rsa(d->conf->sign_key_pkey, ts, nonce, body,
+                                   strlen(body), sig, sizeof(sig))
+             : pgw_sign_caller(app->secret, app->secret_len, ts, nonce, body,
+                               strlen(body), sig, sizeof(sig));
+    if (rc != PGW_OK) {
+        pgw_log(PGW_LOG_ERROR, "outbox.sign", "cannot sign notification %lld"
+                " for app %s", (long long) dl->id, app_id);
         free(dl);
         return;
     }

@@ -1,0 +1,491 @@
+
+/*
+ * ngx_http_paygw_nonce.c: the replay store (SPEC 3.1, "nonce never seen
+ * before inside that window, across all nginx workers").
+ *
+ * Owns the "paygw_nonce_zone <size>" directive and its shared memory zone:
+ * a slab pool holding a red-black tree of (app_id, nonce) entries, each
+ * remembered until a wall-clock expiry time the caller chooses (the request
+ * timestamp plus the time window), and an insertion-ordered queue used to
+ * reclaim expired entries from its tail.
+ *
+ * Invariants:
+ *   - every lookup and insert runs under the slab pool's mutex, so "seen?"
+ *     and "record" are one atomic step for all worker processes;
+ *   - entries are compared on the full app_id and nonce bytes; the CRC32
+ *     is only the tree's ordering key;
+ *   - an unexpired entry is never evicted: when there is no room the
+ *     request is refused (NGX_BUSY), never let through;
+ *   - an expired entry counts as absent and is replaced on lookup;
+ *   - "nginx -s reload" with an unchanged size keeps the store (init_zone
+ *     adopts the old zone's state); a changed size starts an empty store.
+ *
+ * An entry is 32 bytes of rbtree node, 24 of header and the key bytes:
+ * 128 bytes after slab rounding for keys up to 72 bytes (a 16-byte nonce
+ * with any app id up to 56 bytes), 256 bytes beyond.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_paygw_module.h"
+
+
+/* expired tail entries freed on every insert, and scanned when out of room */
+#define NGX_HTTP_PAYGW_NONCE_EXPIRE_EACH   2
+#define NGX_HTTP_PAYGW_NONCE_EXPIRE_SCAN   256
+
+
+/* overlays ngx_rbtree_node_t from its "color" field on */
+typedef struct {
+    u_char                       color;
+    u_char                       dummy;
+    u_char                       app_len;
+    u_char                       nonce_len;
+    uint32_t                     expires;   /* wall clock, seconds */
+    ngx_queue_t                  queue;     /* newest at the head */
+    u_char                       data[1];   /* app_id, then nonce */
+} ngx_http_paygw_nonce_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                 rbtree;
+    ngx_rbtree_node_t            sentinel;
+    ngx_queue_t                  queue;
+    time_t                       full_logged;  /* last "store full" warning */
+} ngx_http_paygw_nonce_shctx_t;
+
+
+typedef struct {
+    ngx_http_paygw_nonce_shctx_t  *sh;
+    ngx_slab_pool_t               *shpool;
+} ngx_http_paygw_nonce_ctx_t;
+
+
+static ngx_int_t ngx_http_paygw_nonce_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_paygw_nonce_rbtree_insert_value(
+    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel);
+static ngx_http_paygw_nonce_node_t *ngx_http_paygw_nonce_lookup(
+    ngx_http_paygw_nonce_ctx_t *ctx, ngx_uint_t hash, ngx_str_t *app_id,
+    ngx_str_t *nonce);
+static ngx_uint_t ngx_http_paygw_nonce_expire(ngx_http_paygw_nonce_ctx_t *ctx,
+    time_t now, ngx_uint_t scan, ngx_uint_t stop);
+static void ngx_http_paygw_nonce_free(ngx_http_paygw_nonce_ctx_t *ctx,
+    ngx_http_paygw_nonce_node_t *nn);
+
+
+static ngx_str_t  ngx_http_paygw_nonce_zone_name = ngx_string("paygw_nonce");
+
+
+char *
+ngx_http_paygw_nonce_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_paygw_main_conf_t *pmcf = conf;
+
+    ssize_t                      size;
+    ngx_str_t                   *value;
+    ngx_shm_zone_t              *shm_zone;
+    ngx_http_paygw_nonce_ctx_t  *ctx;
+
+    if (pmcf->nonce_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small, at least %uzk",
+                           &value[1], 8 * ngx_pagesize / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_paygw_nonce_ctx_t));
+    if (ctx == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &ngx_http_paygw_nonce_zone_name,
+                                     size, &ngx_http_paygw_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        return "is duplicate";
+    }
+
+    shm_zone->init = ngx_http_paygw_nonce_init_zone;
+    shm_zone->data = ctx;
+
+    pmcf->nonce_zone = shm_zone;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_paygw_nonce_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_paygw_nonce_ctx_t  *octx = data;
+
+    size_t                       len;
+    ngx_uint_t                   i;
+    ngx_list_part_t             *part;
+    ngx_shm_zone_t              *ozone;
+    ngx_http_paygw_nonce_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    if (octx) {
+        /* reload, same size: keep every recorded nonce */
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+        return NGX_OK;
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->sh = ctx->shpool->data;
+        return NGX_OK;
+    }
+
+    /* a reload that changed the size gets here too: say it out loud */
+
+    part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
+    ozone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            ozone = part->elts;
+            i = 0;
+        }
+
+        if (ozone[i].tag == shm_zone->tag
+            && ozone[i].shm.name.len == shm_zone->shm.name.len
+            && ngx_strncmp(ozone[i].shm.name.data, shm_zone->shm.name.data,
+                           shm_zone->shm.name.len)
+               == 0)
+        {
+            ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                          "paygw_nonce_zone size changed from %uz to %uz: "
+                          "the replay store starts empty",
+                          ozone[i].shm.size, shm_zone->shm.size);
+            break;
+        }
+    }
+
+    ctx->sh = ngx_slab_alloc(ctx->shpool,
+                             sizeof(ngx_http_paygw_nonce_shctx_t));
+    if (ctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->shpool->data = ctx->sh;
+
+    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
+                    ngx_http_paygw_nonce_rbtree_insert_value);
+
+    ngx_queue_init(&ctx->sh->queue);
+
+    ctx->sh->full_logged = 0;
+
+    len = sizeof(" in paygw_nonce_zone \"\"") + shm_zone->shm.name.len;
+
+    ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
+    if (ctx->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(ctx->shpool->log_ctx, " in paygw_nonce_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* a full store is an expected, answered condition (NGX_BUSY) */
+    ctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_paygw_nonce_add(ngx_shm_zone_t *zone, ngx_str_t *app_id,
+    ngx_str_t *nonce, time_t expires, ngx_log_t *log)
+{
+    size_t                        size;
+    time_t                        now;
+    uint32_t                      hash;
+    ngx_uint_t                    warn;
+    ngx_rbtree_node_t            *node;
+    ngx_http_paygw_nonce_ctx_t   *ctx;
+    ngx_http_paygw_nonce_node_t  *nn;
+
+    if (zone == NULL || zone->data == NULL
+        || app_id->len == 0 || app_id->len > 255
+        || nonce->len == 0 || nonce->len > 255)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx = zone->data;
+    now = ngx_time();
+
+    if (expires <= now) {
+        /* nothing to remember: the timestamp check rejects it anyway */
+        expires = now + 1;
+    }
+
+    if ((uint64_t) expires > 0xffffffff) {
+        expires = 0xffffffff;
+    }
+
+    ngx_crc32_init(hash);
+    ngx_crc32_update(&hash, app_id->data, app_id->len);
+    ngx_crc32_update(&hash, (u_char *) "\n", 1);
+    ngx_crc32_update(&hash, nonce->data, nonce->len);
+    ngx_crc32_final(hash);
+
+    size = offsetof(ngx_rbtree_node_t, color)
+           + offsetof(ngx_http_paygw_nonce_node_t, data)
+           + app_id->len + nonce->len;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    nn = ngx_http_paygw_nonce_lookup(ctx, hash, app_id, nonce);
+
+    if (nn) {
+        if ((time_t) nn->expires > now) {
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            return NGX_DECLINED;
+        }
+
+        /* expired: as good as absent */
+        ngx_http_paygw_nonce_free(ctx, nn);
+    }
+
+    ngx_http_paygw_nonce_expire(ctx, now,
+                                NGX_HTTP_PAYGW_NONCE_EXPIRE_EACH, 1);
+
+    node = ngx_slab_alloc_locked(ctx->shpool, size);
+
+    if (node == NULL
+        && ngx_http_paygw_nonce_expire(ctx, now,
+                                       NGX_HTTP_PAYGW_NONCE_EXPIRE_SCAN, 0)
+           > 0)
+    {
+        node = ngx_slab_alloc_locked(ctx->shpool, size);
+    }
+
+    if (node == NULL) {
+        warn = (ctx->sh->full_logged != now);
+        ctx->sh->full_logged = now;
+
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+        if (warn) {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "paygw_nonce_zone \"%V\" is full of unexpired "
+                          "nonces, refusing requests", &zone->shm.name);
+        }
+
+        return NGX_BUSY;
+    }
+
+    node->key = hash;
+
+    nn = (ngx_http_paygw_nonce_node_t *) &node->color;
+
+    nn->app_len = (u_char) app_id->len;
+    nn->nonce_len = (u_char) nonce->len;
+    nn->expires = (uint32_t) expires;
+    ngx_memcpy(nn->data, app_id->data, app_id->len);
+    ngx_memcpy(nn->data + app_id->len, nonce->data, nonce->len);
+
+    ngx_rbtree_insert(&ctx->sh->rbtree, node);
+    ngx_queue_insert_head(&ctx->sh->queue, &nn->queue);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+static ngx_http_paygw_nonce_node_t *
+ngx_http_paygw_nonce_lookup(ngx_http_paygw_nonce_ctx_t *ctx, ngx_uint_t hash,
+    ngx_str_t *app_id, ngx_str_t *nonce)
+{
+    ngx_int_t                     rc;
+    ngx_rbtree_node_t            *node, *sentinel;
+    ngx_http_paygw_nonce_node_t  *nn;
+
+    node = ctx->sh->rbtree.root;
+    sentinel = ctx->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        /* hash == node->key */
+
+        nn = (ngx_http_paygw_nonce_node_t *) &node->color;
+
+        rc = (ngx_int_t) app_id->len - (ngx_int_t) nn->app_len;
+
+        if (rc == 0) {
+            rc = (ngx_int_t) nonce->len - (ngx_int_t) nn->nonce_len;
+        }
+
+        if (rc == 0) {
+            rc = ngx_memcmp(app_id->data, nn->data, app_id->len);
+        }
+
+        if (rc == 0) {
+            rc = ngx_memcmp(nonce->data, nn->data + nn->app_len, nonce->len);
+        }
+
+        if (rc == 0) {
+            return nn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_paygw_nonce_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_int_t                     rc;
+    ngx_rbtree_node_t           **p;
+    ngx_http_paygw_nonce_node_t  *nn, *nnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            nn = (ngx_http_paygw_nonce_node_t *) &node->color;
+            nnt = (ngx_http_paygw_nonce_node_t *) &temp->color;
+
+            /* the same order as ngx_http_paygw_nonce_lookup() */
+
+            rc = (ngx_int_t) nn->app_len - (ngx_int_t) nnt->app_len;
+
+            if (rc == 0) {
+                rc = (ngx_int_t) nn->nonce_len - (ngx_int_t) nnt->nonce_len;
+            }
+
+            if (rc == 0) {
+                rc = ngx_memcmp(nn->data, nnt->data,
+                                (size_t) nn->app_len + nn->nonce_len);
+            }
+
+            p = (rc < 0) ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/*
+ * Frees expired entries among the "scan" oldest.  The per-insert pass
+ * ("stop" set) ends at the first unexpired entry; the out-of-room pass
+ * steps over unexpired ones, as expiry is not strictly monotonic in
+ * insertion order (requests carry their own timestamps).  Returns the
+ * number of entries freed.
+ */
+
+static ngx_uint_t
+ngx_http_paygw_nonce_expire(ngx_http_paygw_nonce_ctx_t *ctx, time_t now,
+    ngx_uint_t scan, ngx_uint_t stop)
+{
+    ngx_uint_t                    n, freed;
+    ngx_queue_t                  *q, *prev;
+    ngx_http_paygw_nonce_node_t  *nn;
+
+    freed = 0;
+    q = ngx_queue_last(&ctx->sh->queue);
+
+    for (n = 0; n < scan; n++) {
+
+        if (q == ngx_queue_sentinel(&ctx->sh->queue)) {
+            break;
+        }
+
+        prev = ngx_queue_prev(q);
+        nn = ngx_queue_data(q, ngx_http_paygw_nonce_node_t, queue);
+
+        if ((time_t) nn->expires <= now) {
+            ngx_http_paygw_nonce_free(ctx, nn);
+            freed++;
+
+        } else if (stop) {
+            break;
+        }
+
+        q = prev;
+    }
+
+    return freed;
+}
+
+
+static void
+ngx_http_paygw_nonce_free(ngx_http_paygw_nonce_ctx_t *ctx,
+    ngx_http_paygw_nonce_node_t *nn)
+{
+    ngx_rbtree_node_t  *node;
+
+    node = (ngx_rbtree_node_t *)
+               ((u_char *) nn - offsetof(ngx_rbtree_node_t, color));
+
+    ngx_queue_remove(&nn->queue);
+    ngx_rbtree_delete(&ctx->sh->rbtree, node);
+    ngx_slab_free_locked(ctx->shpool, node);
+}

@@ -1,18 +1,32 @@
 
 /*
- * Scheme-A request verification in the access phase (SPEC 3.1, 3.2).
+ * Request admission in the access phase (SPEC 3.1, 3.2): signature, replay
+ * protection, API permission and limits, then the voucher id of a prepay.
  *
- * Order of checks, cheapest first, so a bad request is refused before its
- * body is read:
- *   Authorization present and well formed     401 SIGNATURE_INVALID
- *   app_id registered                         401 APP_UNKNOWN
- *   timestamp within +-paygw_time_window      401 TIMESTAMP_EXPIRED
- *   POST/PUT/PATCH carry application/json     415 UNSUPPORTED_MEDIA_TYPE
- *   Content-Length <= paygw_max_body          413 BODY_TOO_LARGE
- * then the whole body is read into memory (a chunked body is measured after
- * reading, same 413) and
- *   base64(HMAC-SHA256(secret, METHOD\nURI\nTIMESTAMP\nNONCE\nBODY\n))
- * is compared with the header's signature in constant time.
+ * Before the body is read (cheapest first):
+ *   scheme A (Authorization header):
+ *     header well formed                       401 SIGNATURE_INVALID
+ *     app_id registered                        401 APP_UNKNOWN
+ *     header scheme matches the app's key      401 SIGNATURE_INVALID
+ *     timestamp within +-paygw_time_window     401 TIMESTAMP_EXPIRED
+ *     POST/PUT/PATCH carry application/json    415 UNSUPPORTED_MEDIA_TYPE
+ *   scheme B (no Authorization, a POST with an
+ *     application/x-www-form-urlencoded body)
+ *   either: Content-Length <= paygw_max_body   413 BODY_TOO_LARGE
+ * after the whole body is in memory:
+ *   scheme B: form well formed, app_id, sign_type, timestamp, nonce_str
+ *             present (400/401 as above)
+ *   the signature, compared in constant time   401 SIGNATURE_INVALID
+ *   the app may call this location's paygw_api 403 API_NOT_ALLOWED
+ *   the nonce was never seen in the window     401 NONCE_REPLAYED
+ *                                              503 REPLAY_STORE_FULL
+ *   the app's rates and concurrency admit it   429 RATE_LIMITED
+ *                                              503 LIMIT_STORE_FULL
+ * and a location with "paygw_voucher on" gets a voucher id for the core.
+ *
+ * The nonce is recorded only for a valid signature (a forged request
+ * cannot burn a nonce), and limits count only authenticated requests that
+ * are not replays (a forger cannot spend an app's quota).
  *
  * Invariants: a rejected request is finalized here and never reaches the
  * content phase; the body that was read stays in r->request_body, where the
@@ -31,21 +45,48 @@ typedef struct {
     const char    *code;
     u_char         message[192];
     size_t         len;
+    ngx_msec_t     retry_after;
 } ngx_http_paygw_reject_t;
 
 
 static ngx_int_t ngx_http_paygw_check_head(ngx_http_request_t *r,
     ngx_http_paygw_loc_conf_t *plcf, ngx_http_paygw_ctx_t *ctx,
     ngx_http_paygw_reject_t *rej);
+static ngx_int_t ngx_http_paygw_check_app(ngx_http_request_t *r,
+    ngx_http_paygw_loc_conf_t *plcf, ngx_http_paygw_ctx_t *ctx,
+    ngx_uint_t key_type, ngx_http_paygw_reject_t *rej);
+static ngx_int_t ngx_http_paygw_check_timestamp(
+    ngx_http_paygw_loc_conf_t *plcf, ngx_str_t *value, time_t *ts,
+    ngx_http_paygw_reject_t *rej);
 static ngx_int_t ngx_http_paygw_check_body(ngx_http_request_t *r,
+    ngx_http_paygw_loc_conf_t *plcf, ngx_http_paygw_ctx_t *ctx,
+    ngx_http_paygw_reject_t *rej);
+static ngx_int_t ngx_http_paygw_check_scheme_a(ngx_http_request_t *r,
+    ngx_http_paygw_ctx_t *ctx, ngx_str_t *body,
+    ngx_http_paygw_reject_t *rej);
+static ngx_int_t ngx_http_paygw_check_scheme_b(ngx_http_request_t *r,
+    ngx_http_paygw_loc_conf_t *plcf, ngx_http_paygw_ctx_t *ctx,
+    ngx_str_t *body, ngx_http_paygw_reject_t *rej);
+static ngx_int_t ngx_http_paygw_admit(ngx_http_request_t *r,
+    ngx_http_paygw_loc_conf_t *plcf, ngx_http_paygw_ctx_t *ctx,
+    ngx_http_paygw_reject_t *rej);
+static ngx_int_t ngx_http_paygw_limit(ngx_http_request_t *r,
     ngx_http_paygw_loc_conf_t *plcf, ngx_http_paygw_ctx_t *ctx,
     ngx_http_paygw_reject_t *rej);
 static ngx_int_t ngx_http_paygw_request_body(ngx_http_request_t *r,
     size_t max, ngx_str_t *body, ngx_uint_t *too_large);
-static ngx_int_t ngx_http_paygw_is_json(ngx_http_request_t *r);
+static ngx_int_t ngx_http_paygw_media_is(ngx_http_request_t *r,
+    ngx_str_t *type);
 static void ngx_http_paygw_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_paygw_reject(ngx_http_request_t *r,
+    ngx_http_paygw_reject_t *rej);
 static void ngx_http_paygw_set_reject(ngx_http_paygw_reject_t *rej,
     ngx_uint_t status, const char *code, const char *fmt, ...);
+
+
+static ngx_str_t  ngx_http_paygw_json_type = ngx_string("application/json");
+static ngx_str_t  ngx_http_paygw_form_type =
+    ngx_string("application/x-www-form-urlencoded");
 
 
 ngx_int_t
@@ -88,6 +129,10 @@ ngx_http_paygw_access_handler(ngx_http_request_t *r)
     }
 
     ctx->phase_rc = NGX_HTTP_FORBIDDEN;
+    ctx->counted = 1;
+    ctx->start_us = ngx_http_paygw_now_us();
+
+    rej.retry_after = 0;
 
     rc = ngx_http_paygw_check_head(r, plcf, ctx, &rej);
 
@@ -96,8 +141,7 @@ ngx_http_paygw_access_handler(ngx_http_request_t *r)
     }
 
     if (rc == NGX_DECLINED) {
-        rc = ngx_http_paygw_send_error(r, rej.status, rej.code,
-                                       rej.message, rej.len);
+        rc = ngx_http_paygw_reject(r, &rej);
         ngx_http_finalize_request(r, rc);
         return NGX_DONE;
     }
@@ -138,11 +182,19 @@ ngx_http_paygw_body_handler(ngx_http_request_t *r)
         return;
     }
 
+    rej.retry_after = 0;
+
     rc = ngx_http_paygw_check_body(r, plcf, ctx, &rej);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_paygw_admit(r, plcf, ctx, &rej);
+    }
 
     if (rc == NGX_OK) {
         ctx->verified = 1;
         ctx->phase_rc = NGX_OK;
+
+        ngx_http_paygw_metrics_count(r, NULL);
 
         r->write_event_handler = ngx_http_core_run_phases;
         ngx_http_core_run_phases(r);
@@ -152,12 +204,12 @@ ngx_http_paygw_body_handler(ngx_http_request_t *r)
     ctx->phase_rc = NGX_HTTP_FORBIDDEN;
 
     if (rc == NGX_ERROR) {
+        ngx_http_paygw_metrics_count(r, "INTERNAL_ERROR");
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    rc = ngx_http_paygw_send_error(r, rej.status, rej.code, rej.message,
-                                   rej.len);
+    rc = ngx_http_paygw_reject(r, &rej);
     ngx_http_finalize_request(r, rc);
 }
 
@@ -167,20 +219,30 @@ ngx_http_paygw_check_head(ngx_http_request_t *r,
     ngx_http_paygw_loc_conf_t *plcf, ngx_http_paygw_ctx_t *ctx,
     ngx_http_paygw_reject_t *rej)
 {
-    time_t                 ts, now, skew;
-    u_char                *p, *end;
-    const char            *what;
-    ngx_table_elt_t       *h;
-    ngx_http_paygw_app_t  *app;
+    time_t            ts;
+    ngx_int_t         rc;
+    const char       *what;
+    ngx_table_elt_t  *h;
 
     h = r->headers_in.authorization;
 
     if (h == NULL || h->value.len == 0) {
+
+        if (r->method == NGX_HTTP_POST
+            && ngx_http_paygw_media_is(r, &ngx_http_paygw_form_type))
+        {
+            ctx->scheme = NGX_HTTP_PAYGW_SCHEME_B;
+            goto length;
+        }
+
         ngx_http_paygw_set_reject(rej, NGX_HTTP_UNAUTHORIZED,
                                   "SIGNATURE_INVALID",
-                                  "missing Authorization header");
+                                  "missing Authorization header (or a "
+                                  "signed form body)");
         return NGX_DECLINED;
     }
+
+    ctx->scheme = NGX_HTTP_PAYGW_SCHEME_A;
 
     what = NULL;
 
@@ -189,6 +251,51 @@ ngx_http_paygw_check_head(ngx_http_request_t *r,
                                   "SIGNATURE_INVALID", "%s", what);
         return NGX_DECLINED;
     }
+
+    rc = ngx_http_paygw_check_app(r, plcf, ctx, ctx->auth.key_type, rej);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_paygw_check_timestamp(plcf, &ctx->auth.timestamp, &ts, rej);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx->ts = ts;
+
+    if ((r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH))
+        && !ngx_http_paygw_media_is(r, &ngx_http_paygw_json_type))
+    {
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                  "UNSUPPORTED_MEDIA_TYPE",
+                                  "Content-Type must be application/json "
+                                  "with an Authorization header");
+        return NGX_DECLINED;
+    }
+
+length:
+
+    if (r->headers_in.content_length_n > (off_t) plcf->max_body) {
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                  "BODY_TOO_LARGE",
+                                  "request body is larger than %uz bytes",
+                                  plcf->max_body);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Finds the app and checks it holds the key the request was signed with. */
+
+static ngx_int_t
+ngx_http_paygw_check_app(ngx_http_request_t *r,
+    ngx_http_paygw_loc_conf_t *plcf, ngx_http_paygw_ctx_t *ctx,
+    ngx_uint_t key_type, ngx_http_paygw_reject_t *rej)
+{
+    ngx_http_paygw_app_t  *app;
 
     app = ngx_http_paygw_apps_find(plcf->apps, &ctx->auth.app_id);
 
@@ -204,33 +311,40 @@ ngx_http_paygw_check_head(ngx_http_request_t *r,
 
     ctx->app = app;
 
-    if (app->scheme != ctx->auth.scheme) {
+    if (app->key_type != key_type) {
         ngx_http_paygw_set_reject(rej, NGX_HTTP_UNAUTHORIZED,
                                   "SIGNATURE_INVALID",
-                                  "the app is registered for another "
-                                  "signature scheme");
+                                  "the app is registered with a %s key",
+                                  app->key_type == NGX_HTTP_PAYGW_KEY_RSA2
+                                  ? "RSA2" : "HMAC-SHA256");
         return NGX_DECLINED;
     }
 
-    p = ctx->auth.timestamp.data;
-    end = p + ctx->auth.timestamp.len;
-    ts = 0;
+    return NGX_OK;
+}
 
-    if (end - p > 12) {
-        p = end;
-        ts = -1;
-    }
 
-    for ( /* void */ ; p < end; p++) {
+static ngx_int_t
+ngx_http_paygw_check_timestamp(ngx_http_paygw_loc_conf_t *plcf,
+    ngx_str_t *value, time_t *ts, ngx_http_paygw_reject_t *rej)
+{
+    time_t   t, now, skew;
+    u_char  *p, *end;
+
+    p = value->data;
+    end = p + value->len;
+    t = (p == end || end - p > 12) ? -1 : 0;
+
+    for ( /* void */ ; t >= 0 && p < end; p++) {
         if (*p < '0' || *p > '9') {
-            ts = -1;
+            t = -1;
             break;
         }
 
-        ts = ts * 10 + (*p - '0');
+        t = t * 10 + (*p - '0');
     }
 
-    if (ts < 0) {
+    if (t < 0) {
         ngx_http_paygw_set_reject(rej, NGX_HTTP_UNAUTHORIZED,
                                   "SIGNATURE_INVALID",
                                   "timestamp is not a number of seconds "
@@ -239,7 +353,7 @@ ngx_http_paygw_check_head(ngx_http_request_t *r,
     }
 
     now = ngx_time();
-    skew = (ts > now) ? ts - now : now - ts;
+    skew = (t > now) ? t - now : now - t;
 
     if (skew > plcf->time_window) {
         ngx_http_paygw_set_reject(rej, NGX_HTTP_UNAUTHORIZED,
@@ -250,22 +364,7 @@ ngx_http_paygw_check_head(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if ((r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH))
-        && !ngx_http_paygw_is_json(r))
-    {
-        ngx_http_paygw_set_reject(rej, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                  "UNSUPPORTED_MEDIA_TYPE",
-                                  "Content-Type must be application/json");
-        return NGX_DECLINED;
-    }
-
-    if (r->headers_in.content_length_n > (off_t) plcf->max_body) {
-        ngx_http_paygw_set_reject(rej, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                  "BODY_TOO_LARGE",
-                                  "request body is larger than %uz bytes",
-                                  plcf->max_body);
-        return NGX_DECLINED;
-    }
+    *ts = t;
 
     return NGX_OK;
 }
@@ -276,13 +375,12 @@ ngx_http_paygw_check_body(ngx_http_request_t *r,
     ngx_http_paygw_loc_conf_t *plcf, ngx_http_paygw_ctx_t *ctx,
     ngx_http_paygw_reject_t *rej)
 {
-    u_char      expect[NGX_HTTP_PAYGW_MAC_B64_LEN];
-    ngx_str_t   parts[5];
+    ngx_str_t   body;
     ngx_uint_t  too_large;
 
     too_large = 0;
 
-    if (ngx_http_paygw_request_body(r, plcf->max_body, &parts[4], &too_large)
+    if (ngx_http_paygw_request_body(r, plcf->max_body, &body, &too_large)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -296,21 +394,56 @@ ngx_http_paygw_check_body(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
+    ctx->request_body = body;
+
+    if (ctx->scheme == NGX_HTTP_PAYGW_SCHEME_B) {
+        return ngx_http_paygw_check_scheme_b(r, plcf, ctx, &body, rej);
+    }
+
+    return ngx_http_paygw_check_scheme_a(r, ctx, &body, rej);
+}
+
+
+/*
+ * Scheme A: base64 signature over METHOD\nPATH_AND_QUERY\nTS\nNONCE\nBODY\n,
+ * HMAC-SHA256 with the app's secret or SHA256withRSA with its public key.
+ */
+
+static ngx_int_t
+ngx_http_paygw_check_scheme_a(ngx_http_request_t *r,
+    ngx_http_paygw_ctx_t *ctx, ngx_str_t *body, ngx_http_paygw_reject_t *rej)
+{
+    u_char     expect[NGX_HTTP_PAYGW_MAC_B64_LEN];
+    ngx_int_t  rc;
+    ngx_str_t  parts[5];
+
     parts[0] = r->method_name;
     parts[1] = r->unparsed_uri;
     parts[2] = ctx->auth.timestamp;
     parts[3] = ctx->auth.nonce;
+    parts[4] = *body;
 
-    if (ngx_http_paygw_hmac_sign(ctx->app, parts, 5, expect) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "paygw: HMAC-SHA256 failed");
-        return NGX_ERROR;
+    if (ctx->app->key_type == NGX_HTTP_PAYGW_KEY_RSA2) {
+        rc = ngx_http_paygw_rsa_verify(ctx->app->pkey, parts, 5, 1,
+                                       &ctx->auth.signature);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        if (ngx_http_paygw_hmac_sign(ctx->app, parts, 5, expect) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "paygw: HMAC-SHA256 failed");
+            return NGX_ERROR;
+        }
+
+        rc = (ctx->auth.signature.len == NGX_HTTP_PAYGW_MAC_B64_LEN
+              && CRYPTO_memcmp(expect, ctx->auth.signature.data,
+                               NGX_HTTP_PAYGW_MAC_B64_LEN) == 0)
+             ? NGX_OK : NGX_DECLINED;
     }
 
-    if (ctx->auth.signature.len != NGX_HTTP_PAYGW_MAC_B64_LEN
-        || CRYPTO_memcmp(expect, ctx->auth.signature.data,
-                         NGX_HTTP_PAYGW_MAC_B64_LEN) != 0)
-    {
+    if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "paygw: signature mismatch for app \"%V\"",
                       &ctx->app->id);
@@ -321,6 +454,400 @@ ngx_http_paygw_check_body(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Scheme B: the signature parameters come from the form itself.
+ * HMAC-SHA256: sign = uppercase hex HMAC(secret, string_to_sign "&key="
+ * secret); RSA2: sign = base64 SHA256withRSA(string_to_sign).
+ */
+
+static ngx_int_t
+ngx_http_paygw_check_scheme_b(ngx_http_request_t *r,
+    ngx_http_paygw_loc_conf_t *plcf, ngx_http_paygw_ctx_t *ctx,
+    ngx_str_t *body, ngx_http_paygw_reject_t *rej)
+{
+    u_char                   md[NGX_HTTP_PAYGW_MAC_LEN];
+    u_char                   hex[2 * NGX_HTTP_PAYGW_MAC_LEN];
+    u_char                   got[2 * NGX_HTTP_PAYGW_MAC_LEN];
+    time_t                   ts;
+    ngx_int_t                rc;
+    ngx_str_t                sts, parts[3];
+    ngx_uint_t               i, key_type;
+    const char              *what;
+    ngx_array_t              params;
+    ngx_http_paygw_param_t  *app_id, *timestamp, *nonce, *sign_type, *sign;
+    ngx_http_paygw_param_t  *otn;
+
+    if (ngx_array_init(&params, r->pool, 16, sizeof(ngx_http_paygw_param_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    what = NULL;
+    rc = ngx_http_paygw_form_parse(r->pool, body, &params, &what);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_BAD_REQUEST,
+                                  "INVALID_PARAMETER", "%s", what);
+        return NGX_DECLINED;
+    }
+
+    app_id = ngx_http_paygw_form_get(&params, "app_id");
+    timestamp = ngx_http_paygw_form_get(&params, "timestamp");
+    nonce = ngx_http_paygw_form_get(&params, "nonce_str");
+    sign_type = ngx_http_paygw_form_get(&params, "sign_type");
+    sign = ngx_http_paygw_form_get(&params, "sign");
+
+    if (app_id == NULL || app_id->value.len == 0
+        || app_id->value.len > NGX_HTTP_PAYGW_MAX_APP_ID)
+    {
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_UNAUTHORIZED,
+                                  "SIGNATURE_INVALID",
+                                  "form parameter app_id is missing");
+        return NGX_DECLINED;
+    }
+
+    ctx->auth.app_id = app_id->value;
+
+    if (sign_type == NULL) {
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_UNAUTHORIZED,
+                                  "SIGNATURE_INVALID",
+                                  "form parameter sign_type is missing");
+        return NGX_DECLINED;
+    }
+
+    if (sign_type->value.len == sizeof("HMAC-SHA256") - 1
+        && ngx_memcmp(sign_type->value.data, "HMAC-SHA256",
+                      sizeof("HMAC-SHA256") - 1) == 0)
+    {
+        key_type = NGX_HTTP_PAYGW_KEY_HMAC;
+
+    } else if (sign_type->value.len == sizeof("RSA2") - 1
+               && ngx_memcmp(sign_type->value.data, "RSA2",
+                             sizeof("RSA2") - 1) == 0)
+    {
+        key_type = NGX_HTTP_PAYGW_KEY_RSA2;
+
+    } else {
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_UNAUTHORIZED,
+                                  "SIGNATURE_INVALID",
+                                  "sign_type is neither HMAC-SHA256 nor RSA2");
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_paygw_check_app(r, plcf, ctx, key_type, rej);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (timestamp == NULL || nonce == NULL || nonce->value.len == 0
+        || nonce->value.len > NGX_HTTP_PAYGW_MAX_NONCE
+        || sign == NULL || sign->value.len == 0
+        || sign->value.len > NGX_HTTP_PAYGW_MAX_SIGNATURE)
+    {
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_UNAUTHORIZED,
+                                  "SIGNATURE_INVALID",
+                                  "form parameters timestamp, nonce_str and "
+                                  "sign (at most %d and %d bytes) are "
+                                  "required", NGX_HTTP_PAYGW_MAX_NONCE,
+                                  NGX_HTTP_PAYGW_MAX_SIGNATURE);
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_paygw_check_timestamp(plcf, &timestamp->value, &ts, rej);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx->ts = ts;
+    ctx->auth.timestamp = timestamp->value;
+    ctx->auth.nonce = nonce->value;
+
+    if (ngx_http_paygw_form_string_to_sign(r->pool, &params, &sts) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (key_type == NGX_HTTP_PAYGW_KEY_RSA2) {
+        rc = ngx_http_paygw_rsa_verify(ctx->app->pkey, &sts, 1, 0,
+                                       &sign->value);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        parts[0] = sts;
+        ngx_str_set(&parts[1], "&key=");
+        parts[2] = ctx->app->secret;
+
+        if (ngx_http_paygw_hmac_raw(ctx->app, parts, 3, 0, md) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ngx_hex_dump(hex, md, sizeof(md));
+
+        rc = NGX_DECLINED;
+
+        if (sign->value.len == sizeof(got)) {
+            for (i = 0; i < sizeof(got); i++) {
+                got[i] = ngx_tolower(sign->value.data[i]);
+            }
+
+            if (CRYPTO_memcmp(hex, got, sizeof(got)) == 0) {
+                rc = NGX_OK;
+            }
+        }
+
+        OPENSSL_cleanse(md, sizeof(md));
+    }
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "paygw: form signature mismatch for app \"%V\"",
+                      &ctx->app->id);
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_UNAUTHORIZED,
+                                  "SIGNATURE_INVALID",
+                                  "sign does not match the parameters");
+        return NGX_DECLINED;
+    }
+
+    otn = ngx_http_paygw_form_get(&params, "out_trade_no");
+    if (otn != NULL) {
+        ctx->out_trade_no = otn->value;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * An authenticated request: permission, replay, limits, voucher id.
+ */
+
+static ngx_int_t
+ngx_http_paygw_admit(ngx_http_request_t *r, ngx_http_paygw_loc_conf_t *plcf,
+    ngx_http_paygw_ctx_t *ctx, ngx_http_paygw_reject_t *rej)
+{
+    ngx_int_t                    rc;
+    ngx_http_paygw_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_paygw_module);
+
+    if (!ngx_http_paygw_app_allows(ctx->app, &plcf->api)) {
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_FORBIDDEN, "API_NOT_ALLOWED",
+                                  "app \"%V\" may not call %s%V",
+                                  &ctx->app->id,
+                                  plcf->api.len ? "" : "this endpoint",
+                                  &plcf->api);
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_paygw_nonce_add(pmcf->nonce_zone, &ctx->app->id,
+                                  &ctx->auth.nonce,
+                                  ctx->ts + plcf->time_window + 1,
+                                  r->connection->log);
+
+    switch (rc) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_UNAUTHORIZED,
+                                  "NONCE_REPLAYED",
+                                  "nonce was already used within the "
+                                  "timestamp window");
+        return NGX_DECLINED;
+
+    case NGX_BUSY:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "paygw: the nonce store is full of unexpired nonces; "
+                      "enlarge paygw_nonce_zone");
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "REPLAY_STORE_FULL",
+                                  "replay protection is at capacity; "
+                                  "retry later");
+        return NGX_DECLINED;
+
+    default:
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_paygw_limit(r, plcf, ctx, rej);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (plcf->voucher && r->method == NGX_HTTP_POST) {
+        if (ngx_http_paygw_voucher_mint(pmcf->node_id, ctx->voucher)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ctx->minted = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/* The app's rate, its rate on this API and its concurrency. */
+
+static ngx_int_t
+ngx_http_paygw_limit(ngx_http_request_t *r, ngx_http_paygw_loc_conf_t *plcf,
+    ngx_http_paygw_ctx_t *ctx, ngx_http_paygw_reject_t *rej)
+{
+    u_char                      *p;
+    ngx_int_t                    rc;
+    ngx_str_t                    conc_key;
+    ngx_uint_t                   i, n, conc;
+    ngx_msec_t                   retry;
+    ngx_http_paygw_app_t        *app;
+    ngx_http_paygw_rate_t       *rate;
+    ngx_http_paygw_limit_t       limits[2];
+    ngx_http_paygw_main_conf_t  *pmcf;
+
+    app = ctx->app;
+    n = 0;
+
+    rate = (app->rate.rate != NGX_CONF_UNSET_UINT) ? &app->rate
+                                                   : &plcf->app_rate;
+
+    if (rate->rate) {
+        limits[n].rate = rate;
+        limits[n].key.len = 2 + app->id.len;
+        limits[n].key.data = ngx_pnalloc(r->pool, limits[n].key.len);
+        if (limits[n].key.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(limits[n].key.data, "a:", 2);
+        ngx_memcpy(p, app->id.data, app->id.len);
+        n++;
+    }
+
+    if (plcf->api.len) {
+        rate = &plcf->api_rate;
+
+        for (i = 0; i < app->napi_rates; i++) {
+            if (app->api_rates[i].api.len == plcf->api.len
+                && ngx_strncmp(app->api_rates[i].api.data, plcf->api.data,
+                               plcf->api.len) == 0)
+            {
+                rate = &app->api_rates[i].rate;
+                break;
+            }
+        }
+
+        if (rate->rate) {
+            limits[n].rate = rate;
+            limits[n].key.len = 3 + app->id.len + plcf->api.len;
+            limits[n].key.data = ngx_pnalloc(r->pool, limits[n].key.len);
+            if (limits[n].key.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            p = ngx_cpymem(limits[n].key.data, "p:", 2);
+            p = ngx_cpymem(p, app->id.data, app->id.len);
+            *p++ = ':';
+            ngx_memcpy(p, plcf->api.data, plcf->api.len);
+            n++;
+        }
+    }
+
+    conc = (app->concurrency != NGX_CONF_UNSET_UINT) ? app->concurrency
+                                                     : plcf->app_concurrency;
+
+    if (n == 0 && conc == 0) {
+        return NGX_OK;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_paygw_module);
+
+    if (pmcf->limit_zone == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "paygw: app \"%V\" has limits in the apps file but "
+                      "there is no paygw_limit_zone", &app->id);
+        return NGX_ERROR;
+    }
+
+    conc_key.data = app->id.data;
+    conc_key.len = app->id.len;
+    retry = 0;
+
+    rc = ngx_http_paygw_limit_acquire(r, pmcf->limit_zone, limits, n,
+                                      &conc_key, conc, &retry);
+
+    switch (rc) {
+
+    case NGX_OK:
+        return NGX_OK;
+
+    case NGX_BUSY:
+        rej->retry_after = retry;
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_TOO_MANY_REQUESTS,
+                                  "RATE_LIMITED",
+                                  "app \"%V\" is over its request limits",
+                                  &app->id);
+        return NGX_DECLINED;
+
+    case NGX_DECLINED:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "paygw: the limit store is full; enlarge "
+                      "paygw_limit_zone");
+        ngx_http_paygw_set_reject(rej, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "LIMIT_STORE_FULL",
+                                  "rate limiting is at capacity; retry later");
+        return NGX_DECLINED;
+
+    default:
+        return NGX_ERROR;
+    }
+}
+
+
+/* Sends the rejection (with Retry-After for 429) and counts it. */
+
+static ngx_int_t
+ngx_http_paygw_reject(ngx_http_request_t *r, ngx_http_paygw_reject_t *rej)
+{
+    ngx_uint_t        secs;
+    ngx_table_elt_t  *h;
+
+    ngx_http_paygw_metrics_count(r, rej->code);
+
+    if (rej->status == NGX_HTTP_TOO_MANY_REQUESTS) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        secs = (rej->retry_after + 999) / 1000;
+        if (secs == 0) {
+            secs = 1;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        h->value.data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (h->value.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->value.len = ngx_sprintf(h->value.data, "%ui", secs)
+                       - h->value.data;
+    }
+
+    return ngx_http_paygw_send_error(r, rej->status, rej->code, rej->message,
+                                     rej->len);
 }
 
 
@@ -407,10 +934,10 @@ ngx_http_paygw_request_body(ngx_http_request_t *r, size_t max,
 }
 
 
-/* "application/json", any case, optional parameters after ';' */
+/* Content-Type is "type" (any case), optional parameters after ';' */
 
 static ngx_int_t
-ngx_http_paygw_is_json(ngx_http_request_t *r)
+ngx_http_paygw_media_is(ngx_http_request_t *r, ngx_str_t *type)
 {
     u_char     *p, *end;
     ngx_str_t  *ct;
@@ -427,14 +954,13 @@ ngx_http_paygw_is_json(ngx_http_request_t *r)
         p++;
     }
 
-    if ((size_t) (end - p) < sizeof("application/json") - 1
-        || ngx_strncasecmp(p, (u_char *) "application/json",
-                           sizeof("application/json") - 1) != 0)
+    if ((size_t) (end - p) < type->len
+        || ngx_strncasecmp(p, type->data, type->len) != 0)
     {
         return 0;
     }
 
-    p += sizeof("application/json") - 1;
+    p += type->len;
 
     while (p < end && (*p == ' ' || *p == '\t')) {
         p++;

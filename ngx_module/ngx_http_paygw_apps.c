@@ -1,19 +1,23 @@
 
 /*
- * The apps file (docs/internals.md), read at configuration time:
+ * The apps file (docs/apps-file.md), read at configuration time:
  *
- *     # app_id   scheme        secret
- *     A1         HMAC-SHA256   s3cr3t-for-A1
+ *     # app_id  key_type     key                 options...
+ *     A1        HMAC-SHA256  s3cr3t-for-A1-xxxx  apis=* rate=200r/s burst=50
+ *     A2        RSA2         keys/a2_public.pem  concurrency=20
  *
  * One app per line, fields separated by blanks; '#' starts a comment that
- * runs to the end of the line (so a secret cannot contain '#').  The
- * secret is the literal HMAC key, 16 to 255 bytes.  These are paygwd's
- * rules too (core/pgw_apps.c).  Any malformed line fails the configuration
- * with "<file>:<line>: <what is wrong>".
+ * runs to the end of the line (so a secret cannot contain '#').  An HMAC
+ * secret is the literal key, 16 to 255 bytes; an RSA2 key is a PEM public
+ * key path, relative to this file's directory.  paygwd and paygwctl read
+ * the same file with the same rules.  Any malformed line fails the
+ * configuration (so "nginx -t" and "nginx -s reload" exit non-zero) with
+ * "<file>:<line>: <what is wrong>".
  *
  * Invariants: the loaded set is sorted by app_id and free of duplicates;
- * the file's bytes are wiped from memory once keyed MAC templates exist;
- * the templates are freed by a cleanup on the configuration pool.
+ * the file's bytes are wiped from memory once loaded; keys, templates and
+ * the scheme B secret copies are freed (wiped) by a cleanup on the
+ * configuration pool.
  */
 
 
@@ -27,7 +31,21 @@ static char *ngx_http_paygw_apps_parse(ngx_conf_t *cf,
 static char *ngx_http_paygw_apps_line(ngx_conf_t *cf,
     ngx_http_paygw_apps_t *apps, ngx_uint_t line, ngx_str_t *field,
     ngx_uint_t n);
+static ngx_int_t ngx_http_paygw_apps_key_path(ngx_conf_t *cf,
+    ngx_http_paygw_apps_t *apps, ngx_str_t *key, ngx_str_t *path);
+static ngx_int_t ngx_http_paygw_apps_option(ngx_conf_t *cf,
+    ngx_http_paygw_apps_t *apps, ngx_uint_t line, ngx_http_paygw_app_t *app,
+    ngx_str_t *opt);
+static ngx_int_t ngx_http_paygw_apps_rate(ngx_conf_t *cf,
+    ngx_http_paygw_apps_t *apps, ngx_uint_t line, ngx_http_paygw_rate_t *rate,
+    ngx_uint_t rate_opt, ngx_str_t *value);
+static ngx_int_t ngx_http_paygw_apps_rates(ngx_conf_t *cf,
+    ngx_http_paygw_apps_t *apps, ngx_uint_t line, ngx_http_paygw_rate_t *rate,
+    ngx_str_t *api);
 static ngx_int_t ngx_http_paygw_app_id_valid(ngx_str_t *id);
+
+
+static ngx_str_t  ngx_http_paygw_empty = ngx_null_string;
 static int ngx_http_paygw_app_cmp(const void *one, const void *two);
 static void ngx_http_paygw_apps_cleanup(void *data);
 
@@ -180,13 +198,36 @@ ngx_http_paygw_apps_find(ngx_http_paygw_apps_t *apps, ngx_str_t *id)
 }
 
 
+/* Whether the app may call the API named "api" (empty: an unnamed one). */
+
+ngx_int_t
+ngx_http_paygw_app_allows(ngx_http_paygw_app_t *app, ngx_str_t *api)
+{
+    ngx_uint_t  i;
+
+    if (app->all_apis) {
+        return 1;
+    }
+
+    for (i = 0; i < app->napis; i++) {
+        if (app->apis[i].len == api->len
+            && ngx_strncmp(app->apis[i].data, api->data, api->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static char *
 ngx_http_paygw_apps_parse(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
     u_char *p, u_char *end)
 {
     char        *rv;
     u_char      *eol, *s, *last;
-    ngx_str_t    field[4];
+    ngx_str_t    field[NGX_HTTP_PAYGW_MAX_FIELDS];
     ngx_uint_t   line, n;
 
     for (line = 1; p < end; line++, p = eol + 1) {
@@ -211,8 +252,12 @@ ngx_http_paygw_apps_parse(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
                 continue;
             }
 
-            if (n == 4) {
-                break;
+            if (n == NGX_HTTP_PAYGW_MAX_FIELDS) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "%V:%ui: more than %d fields",
+                                   &apps->file, line,
+                                   NGX_HTTP_PAYGW_MAX_FIELDS);
+                return NGX_CONF_ERROR;
             }
 
             field[n].data = s;
@@ -250,27 +295,20 @@ static char *
 ngx_http_paygw_apps_line(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
     ngx_uint_t line, ngx_str_t *field, ngx_uint_t n)
 {
+    ngx_str_t              path;
     ngx_uint_t             i;
     ngx_http_paygw_app_t  *app;
 
     if (n < 2) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%V:%ui: missing scheme and secret after app_id",
+                           "%V:%ui: missing key type and key after app_id",
                            &apps->file, line);
         return NGX_CONF_ERROR;
     }
 
     if (n < 3) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%V:%ui: missing secret after scheme",
-                           &apps->file, line);
-        return NGX_CONF_ERROR;
-    }
-
-    if (n > 3) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%V:%ui: unexpected field after secret "
-                           "(expected \"app_id scheme secret\")",
+                           "%V:%ui: missing key after key type",
                            &apps->file, line);
         return NGX_CONF_ERROR;
     }
@@ -280,23 +318,6 @@ ngx_http_paygw_apps_line(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
                            "%V:%ui: invalid app_id \"%V\" (1-%d characters "
                            "of A-Z a-z 0-9 . _ -)", &apps->file, line,
                            &field[0], NGX_HTTP_PAYGW_MAX_APP_ID);
-        return NGX_CONF_ERROR;
-    }
-
-    if (field[1].len != sizeof("HMAC-SHA256") - 1
-        || ngx_strncmp(field[1].data, "HMAC-SHA256", field[1].len) != 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%V:%ui: unsupported scheme \"%V\" for app \"%V\" "
-                           "(supported: HMAC-SHA256)", &apps->file, line,
-                           &field[1], &field[0]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (field[2].len < 16 || field[2].len > 255) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%V:%ui: secret must be 16 to 255 bytes "
-                           "(app \"%V\")", &apps->file, line, &field[0]);
         return NGX_CONF_ERROR;
     }
 
@@ -320,24 +341,407 @@ ngx_http_paygw_apps_line(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
 
     ngx_memzero(app, sizeof(ngx_http_paygw_app_t));
 
+    app->all_apis = 1;
+    app->rate.rate = NGX_CONF_UNSET_UINT;
+    app->rate.burst = NGX_CONF_UNSET_UINT;
+    app->concurrency = NGX_CONF_UNSET_UINT;
+
     app->id.len = field[0].len;
     app->id.data = ngx_pstrdup(cf->pool, &field[0]);
     if (app->id.data == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    app->scheme = NGX_HTTP_PAYGW_SCHEME_HMAC_SHA256;
-
-    if (ngx_http_paygw_hmac_new_key(field[2].data, field[2].len, &app->mac)
-        != NGX_OK)
+    if (field[1].len == sizeof("HMAC-SHA256") - 1
+        && ngx_strncmp(field[1].data, "HMAC-SHA256", field[1].len) == 0)
     {
+        app->key_type = NGX_HTTP_PAYGW_KEY_HMAC;
+
+        if (field[2].len < 16 || field[2].len > 255) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V:%ui: secret must be 16 to 255 bytes "
+                               "(app \"%V\")", &apps->file, line, &field[0]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_paygw_hmac_new_key(field[2].data, field[2].len,
+                                        &app->mac)
+            != NGX_OK)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V:%ui: cannot create the HMAC-SHA256 key "
+                               "for app \"%V\"", &apps->file, line,
+                               &field[0]);
+            return NGX_CONF_ERROR;
+        }
+
+        app->secret.len = field[2].len;
+        app->secret.data = ngx_pstrdup(cf->pool, &field[2]);
+        if (app->secret.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (field[1].len == sizeof("RSA2") - 1
+               && ngx_strncmp(field[1].data, "RSA2", field[1].len) == 0)
+    {
+        app->key_type = NGX_HTTP_PAYGW_KEY_RSA2;
+
+        if (ngx_http_paygw_apps_key_path(cf, apps, &field[2], &path)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        app->pkey = ngx_http_paygw_rsa_load(cf, &path, 0);
+        if (app->pkey == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V:%ui: cannot use the public key \"%V\" "
+                               "of app \"%V\"", &apps->file, line, &path,
+                               &field[0]);
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%V:%ui: cannot create the HMAC-SHA256 key "
-                           "for app \"%V\"", &apps->file, line, &field[0]);
+                           "%V:%ui: unsupported key type \"%V\" for app "
+                           "\"%V\" (supported: HMAC-SHA256, RSA2)",
+                           &apps->file, line, &field[1], &field[0]);
         return NGX_CONF_ERROR;
     }
 
+    for (i = 3; i < n; i++) {
+        if (ngx_http_paygw_apps_option(cf, apps, line, app, &field[i])
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_paygw_apps_rates(cf, apps, line, &app->rate, NULL)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < app->napi_rates; i++) {
+        if (ngx_http_paygw_apps_rates(cf, apps, line, &app->api_rates[i].rate,
+                                      &app->api_rates[i].api)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * A burst needs a rate; a rate without a burst has burst 0.  An app rate
+ * left unset stays rate == NGX_CONF_UNSET_UINT (the directive applies).
+ */
+
+static ngx_int_t
+ngx_http_paygw_apps_rates(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
+    ngx_uint_t line, ngx_http_paygw_rate_t *rate, ngx_str_t *api)
+{
+    if (rate->rate == NGX_CONF_UNSET_UINT
+        && rate->burst != NGX_CONF_UNSET_UINT)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V:%ui: \"burst%s%V\" without \"rate%s%V\"",
+                           &apps->file, line, api ? "." : "",
+                           api ? api : &ngx_http_paygw_empty,
+                           api ? "." : "",
+                           api ? api : &ngx_http_paygw_empty);
+        return NGX_ERROR;
+    }
+
+    if (rate->burst == NGX_CONF_UNSET_UINT) {
+        rate->burst = 0;
+    }
+
+    return NGX_OK;
+}
+
+
+/* A relative key path is taken from the apps file's own directory. */
+
+static ngx_int_t
+ngx_http_paygw_apps_key_path(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
+    ngx_str_t *key, ngx_str_t *path)
+{
+    u_char  *p, *slash;
+
+    if (key->data[0] == '/') {
+        path->len = key->len;
+        path->data = ngx_pstrdup(cf->pool, key);
+        return (path->data == NULL) ? NGX_ERROR : NGX_OK;
+    }
+
+    slash = NULL;
+
+    for (p = apps->file.data; p < apps->file.data + apps->file.len; p++) {
+        if (*p == '/') {
+            slash = p;
+        }
+    }
+
+    path->len = (slash ? (size_t) (slash - apps->file.data + 1) : 0)
+                + key->len;
+    path->data = ngx_pnalloc(cf->pool, path->len + 1);
+    if (path->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = path->data;
+
+    if (slash) {
+        p = ngx_cpymem(p, apps->file.data, slash - apps->file.data + 1);
+    }
+
+    p = ngx_cpymem(p, key->data, key->len);
+    *p = '\0';
+
+    return NGX_OK;
+}
+
+
+/*
+ * One "name=value" option: apis=, rate=, burst=, concurrency=, rate.API=,
+ * burst.API= (docs/apps-file.md).
+ */
+
+static ngx_int_t
+ngx_http_paygw_apps_option(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
+    ngx_uint_t line, ngx_http_paygw_app_t *app, ngx_str_t *opt)
+{
+    u_char                     *eq, *p, *end, *comma;
+    ngx_int_t                   num;
+    ngx_str_t                   name, value, api;
+    ngx_uint_t                  i, rate_opt;
+    ngx_http_paygw_api_rate_t  *ar;
+
+    eq = ngx_strlchr(opt->data, opt->data + opt->len, '=');
+
+    if (eq == NULL || eq == opt->data || eq == opt->data + opt->len - 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V:%ui: option \"%V\" is not name=value",
+                           &apps->file, line, opt);
+        return NGX_ERROR;
+    }
+
+    name.data = opt->data;
+    name.len = eq - opt->data;
+    value.data = eq + 1;
+    value.len = opt->data + opt->len - value.data;
+
+    if (name.len == 4 && ngx_strncmp(name.data, "apis", 4) == 0) {
+
+        if (app->apis_set) {
+            goto duplicate;
+        }
+
+        app->apis_set = 1;
+
+        if (value.len == 1 && value.data[0] == '*') {
+            return NGX_OK;
+        }
+
+        app->all_apis = 0;
+        p = value.data;
+        end = value.data + value.len;
+
+        while (p < end) {
+            comma = ngx_strlchr(p, end, ',');
+            if (comma == NULL) {
+                comma = end;
+            }
+
+            if (comma == p || comma - p > NGX_HTTP_PAYGW_MAX_API_NAME
+                || app->napis == NGX_HTTP_PAYGW_MAX_APIS)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "%V:%ui: bad \"apis\" list \"%V\" "
+                                   "(at most %d names of 1-%d characters)",
+                                   &apps->file, line, &value,
+                                   NGX_HTTP_PAYGW_MAX_APIS,
+                                   NGX_HTTP_PAYGW_MAX_API_NAME);
+                return NGX_ERROR;
+            }
+
+            api.data = p;
+            api.len = comma - p;
+
+            app->apis[app->napis].len = api.len;
+            app->apis[app->napis].data = ngx_pstrdup(cf->pool, &api);
+            if (app->apis[app->napis].data == NULL) {
+                return NGX_ERROR;
+            }
+
+            app->napis++;
+            p = comma + 1;
+        }
+
+        return NGX_OK;
+    }
+
+    if (name.len == 11 && ngx_strncmp(name.data, "concurrency", 11) == 0) {
+
+        if (app->concurrency != NGX_CONF_UNSET_UINT) {
+            goto duplicate;
+        }
+
+        if (value.len == 3 && ngx_strncmp(value.data, "off", 3) == 0) {
+            app->concurrency = 0;
+            return NGX_OK;
+        }
+
+        num = ngx_atoi(value.data, value.len);
+        if (num <= 0 || num > 1000000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V:%ui: concurrency \"%V\" must be 1 to "
+                               "1000000 or \"off\"", &apps->file, line,
+                               &value);
+            return NGX_ERROR;
+        }
+
+        app->concurrency = (ngx_uint_t) num;
+        return NGX_OK;
+    }
+
+    if (name.len >= 4 && ngx_strncmp(name.data, "rate", 4) == 0) {
+        rate_opt = 1;
+        api.data = name.data + 4;
+        api.len = name.len - 4;
+
+    } else if (name.len >= 5 && ngx_strncmp(name.data, "burst", 5) == 0) {
+        rate_opt = 0;
+        api.data = name.data + 5;
+        api.len = name.len - 5;
+
+    } else {
+        goto unknown;
+    }
+
+    if (api.len == 0) {
+        return ngx_http_paygw_apps_rate(cf, apps, line, &app->rate,
+                                        rate_opt, &value);
+    }
+
+    if (api.data[0] != '.' || api.len == 1
+        || api.len - 1 > NGX_HTTP_PAYGW_MAX_API_NAME)
+    {
+        goto unknown;
+    }
+
+    api.data++;
+    api.len--;
+
+    ar = app->api_rates;
+
+    for (i = 0; i < app->napi_rates; i++) {
+        if (ar[i].api.len == api.len
+            && ngx_strncmp(ar[i].api.data, api.data, api.len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == app->napi_rates) {
+        if (i == NGX_HTTP_PAYGW_MAX_APIS) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V:%ui: more than %d per-API rates",
+                               &apps->file, line, NGX_HTTP_PAYGW_MAX_APIS);
+            return NGX_ERROR;
+        }
+
+        ar[i].api.len = api.len;
+        ar[i].api.data = ngx_pstrdup(cf->pool, &api);
+        if (ar[i].api.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ar[i].rate.rate = NGX_CONF_UNSET_UINT;
+        ar[i].rate.burst = NGX_CONF_UNSET_UINT;
+        app->napi_rates++;
+    }
+
+    return ngx_http_paygw_apps_rate(cf, apps, line, &ar[i].rate, rate_opt,
+                                    &value);
+
+duplicate:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V:%ui: duplicate option \"%V\"",
+                       &apps->file, line, &name);
+    return NGX_ERROR;
+
+unknown:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "%V:%ui: unknown option \"%V\" (known: apis, rate, "
+                       "burst, concurrency, rate.API, burst.API)",
+                       &apps->file, line, &name);
+    return NGX_ERROR;
+}
+
+
+/*
+ * rate=Nr/s|Nr/m|off or burst=N into "rate"; ngx_http_paygw_apps_rates()
+ * completes the pair once the whole line is read.
+ */
+
+static ngx_int_t
+ngx_http_paygw_apps_rate(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
+    ngx_uint_t line, ngx_http_paygw_rate_t *rate, ngx_uint_t rate_opt,
+    ngx_str_t *value)
+{
+    ngx_int_t   num;
+    ngx_uint_t  r;
+
+    if (rate_opt) {
+        if (rate->rate != NGX_CONF_UNSET_UINT) {
+            goto duplicate;
+        }
+
+        if (value->len == 3 && ngx_strncmp(value->data, "off", 3) == 0) {
+            rate->rate = 0;
+            return NGX_OK;
+        }
+
+        if (ngx_http_paygw_rate_parse(value, &r) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V:%ui: invalid rate \"%V\" (Nr/s or Nr/m, "
+                               "or off)", &apps->file, line, value);
+            return NGX_ERROR;
+        }
+
+        rate->rate = r;
+
+        return NGX_OK;
+    }
+
+    if (rate->burst != NGX_CONF_UNSET_UINT) {
+        goto duplicate;
+    }
+
+    num = ngx_atoi(value->data, value->len);
+    if (num < 0 || num > 1000000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V:%ui: invalid burst \"%V\" (0 to 1000000)",
+                           &apps->file, line, value);
+        return NGX_ERROR;
+    }
+
+    rate->burst = (ngx_uint_t) num;
+
+    return NGX_OK;
+
+duplicate:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V:%ui: duplicate %s option",
+                       &apps->file, line, rate_opt ? "rate" : "burst");
+    return NGX_ERROR;
 }
 
 
@@ -394,5 +798,12 @@ ngx_http_paygw_apps_cleanup(void *data)
     for (i = 0; i < apps->apps.nelts; i++) {
         EVP_MAC_CTX_free(app[i].mac);
         app[i].mac = NULL;
+
+        EVP_PKEY_free(app[i].pkey);
+        app[i].pkey = NULL;
+
+        if (app[i].secret.data) {
+            OPENSSL_cleanse(app[i].secret.data, app[i].secret.len);
+        }
     }
 }

@@ -5,6 +5,8 @@
  *   PAYGW-HMAC-SHA256 app_id="A1",timestamp="1763800000",nonce="n8s7",
  *                     signature="BASE64"
  *
+ * or the same with PAYGW-SHA256-RSA2048 for apps holding an RSA key.
+ *
  * Grammar (RFC 9110 auth-param, strict):
  *   credentials = scheme 1*SP param *( OWS "," OWS param ) OWS
  *   param       = name OWS "=" OWS ( quoted-string / token )
@@ -90,10 +92,17 @@ ngx_http_paygw_auth_parse(ngx_str_t *header, ngx_http_paygw_auth_t *auth,
         && ngx_strncasecmp(start, (u_char *) "PAYGW-HMAC-SHA256",
                            sizeof("PAYGW-HMAC-SHA256") - 1) == 0)
     {
-        auth->scheme = NGX_HTTP_PAYGW_SCHEME_HMAC_SHA256;
+        auth->key_type = NGX_HTTP_PAYGW_KEY_HMAC;
+
+    } else if ((size_t) (p - start) == sizeof("PAYGW-SHA256-RSA2048") - 1
+               && ngx_strncasecmp(start, (u_char *) "PAYGW-SHA256-RSA2048",
+                                  sizeof("PAYGW-SHA256-RSA2048") - 1) == 0)
+    {
+        auth->key_type = NGX_HTTP_PAYGW_KEY_RSA2;
 
     } else {
-        *what = "Authorization scheme is not PAYGW-HMAC-SHA256";
+        *what = "Authorization scheme is neither PAYGW-HMAC-SHA256 nor "
+                "PAYGW-SHA256-RSA2048";
         return NGX_DECLINED;
     }
 

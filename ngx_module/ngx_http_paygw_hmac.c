@@ -54,17 +54,16 @@ ngx_http_paygw_hmac_new_key(u_char *key, size_t len, EVP_MAC_CTX **out)
 
 
 /*
- * Writes base64(HMAC-SHA256(app secret, part1 "\n" part2 "\n" ...)) into
- * b64, which must hold NGX_HTTP_PAYGW_MAC_B64_LEN bytes.
+ * Writes HMAC-SHA256(app secret, parts) into md (NGX_HTTP_PAYGW_MAC_LEN
+ * bytes); with "newlines" every part is followed by "\n" (the scheme A
+ * layout), otherwise the parts are concatenated (scheme B).
  */
 
 ngx_int_t
-ngx_http_paygw_hmac_sign(ngx_http_paygw_app_t *app, ngx_str_t *parts,
-    ngx_uint_t nparts, u_char *b64)
+ngx_http_paygw_hmac_raw(ngx_http_paygw_app_t *app, ngx_str_t *parts,
+    ngx_uint_t nparts, ngx_uint_t newlines, u_char *md)
 {
-    u_char        md[NGX_HTTP_PAYGW_MAC_LEN];
     size_t        mdlen;
-    ngx_str_t     src, dst;
     ngx_int_t     rc;
     ngx_uint_t    i;
     EVP_MAC_CTX  *ctx;
@@ -77,31 +76,55 @@ ngx_http_paygw_hmac_sign(ngx_http_paygw_app_t *app, ngx_str_t *parts,
     rc = NGX_ERROR;
 
     for (i = 0; i < nparts; i++) {
-        if (!EVP_MAC_update(ctx, parts[i].data, parts[i].len)
-            || !EVP_MAC_update(ctx, (u_char *) "\n", 1))
-        {
+        if (!EVP_MAC_update(ctx, parts[i].data, parts[i].len)) {
+            goto done;
+        }
+
+        if (newlines && !EVP_MAC_update(ctx, (u_char *) "\n", 1)) {
             goto done;
         }
     }
 
-    if (!EVP_MAC_final(ctx, md, &mdlen, sizeof(md))
-        || mdlen != NGX_HTTP_PAYGW_MAC_LEN)
+    if (EVP_MAC_final(ctx, md, &mdlen, NGX_HTTP_PAYGW_MAC_LEN)
+        && mdlen == NGX_HTTP_PAYGW_MAC_LEN)
     {
-        goto done;
+        rc = NGX_OK;
     }
-
-    src.data = md;
-    src.len = mdlen;
-    dst.data = b64;
-
-    ngx_encode_base64(&dst, &src);
-
-    rc = (dst.len == NGX_HTTP_PAYGW_MAC_B64_LEN) ? NGX_OK : NGX_ERROR;
 
 done:
 
-    OPENSSL_cleanse(md, sizeof(md));
     EVP_MAC_CTX_free(ctx);
+
+    return rc;
+}
+
+
+/*
+ * Writes base64(HMAC-SHA256(app secret, part1 "\n" part2 "\n" ...)) into
+ * b64, which must hold NGX_HTTP_PAYGW_MAC_B64_LEN bytes.
+ */
+
+ngx_int_t
+ngx_http_paygw_hmac_sign(ngx_http_paygw_app_t *app, ngx_str_t *parts,
+    ngx_uint_t nparts, u_char *b64)
+{
+    u_char     md[NGX_HTTP_PAYGW_MAC_LEN];
+    ngx_int_t  rc;
+    ngx_str_t  src, dst;
+
+    rc = ngx_http_paygw_hmac_raw(app, parts, nparts, 1, md);
+
+    if (rc == NGX_OK) {
+        src.data = md;
+        src.len = NGX_HTTP_PAYGW_MAC_LEN;
+        dst.data = b64;
+
+        ngx_encode_base64(&dst, &src);
+
+        rc = (dst.len == NGX_HTTP_PAYGW_MAC_B64_LEN) ? NGX_OK : NGX_ERROR;
+    }
+
+    OPENSSL_cleanse(md, sizeof(md));
 
     return rc;
 }

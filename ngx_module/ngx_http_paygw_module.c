@@ -3,14 +3,20 @@
  * ngx_http_paygw_module: module tables, configuration, the request context
  * and the $paygw_app_id variable.
  *
- * Directives (all merged down to locations):
- *   paygw_apps        <file>;        apps file, "app_id scheme secret" lines
- *   paygw_verify      on | off;      verify scheme-A signatures (off)
- *   paygw_time_window <time>;        accepted timestamp skew (300s)
- *   paygw_max_body    <size>;        largest request body verified (64k)
+ * Directives (docs/front.md has the full list):
+ *   http only:   paygw_nonce_zone <size>;   paygw_limit_zone <size>;
+ *                paygw_node_id <0-999>;     paygw_sign_key <pem>;
+ *   merged down: paygw_apps <file>;  paygw_verify on|off;
+ *                paygw_time_window <time>;  paygw_max_body <size>;
+ *                paygw_app_rate <rate> [burst=N]|off;
+ *                paygw_api_rate <rate> [burst=N]|off;
+ *                paygw_app_concurrency <n>|off;  paygw_voucher on|off;
+ *   location:    paygw_api <name>;  paygw_local_voucher on|off;
+ *                paygw_metrics;
  *
- * "paygw_verify on" without apps in scope is a configuration error, so a
- * verifying location can never let an unsigned request through.
+ * "paygw_verify on" without apps in scope, or without the nonce zone, is a
+ * configuration error, so a verifying location can never let an unsigned
+ * or replayable request through.
  */
 
 
@@ -19,6 +25,18 @@
 
 static ngx_int_t ngx_http_paygw_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_paygw_init(ngx_conf_t *cf);
+static void *ngx_http_paygw_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_paygw_init_main_conf(ngx_conf_t *cf, void *conf);
+static ngx_int_t ngx_http_paygw_init_process(ngx_cycle_t *cycle);
+static char *ngx_http_paygw_sign_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_paygw_local_voucher(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_paygw_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_paygw_pkey_cleanup(void *data);
+static ngx_int_t ngx_http_paygw_check_loc(ngx_conf_t *cf,
+    ngx_http_paygw_loc_conf_t *plcf);
 static void *ngx_http_paygw_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_paygw_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -26,10 +44,16 @@ static char *ngx_http_paygw_apps(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_paygw_app_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_paygw_voucher_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static void ngx_http_paygw_ctx_cleanup(void *data);
 
 
 static ngx_conf_post_t  ngx_http_paygw_time_window_post;
+
+static ngx_conf_num_bounds_t  ngx_http_paygw_node_id_bounds = {
+    ngx_conf_check_num_bounds, 0, 999
+};
 
 
 static ngx_command_t  ngx_http_paygw_commands[] = {
@@ -62,6 +86,83 @@ static ngx_command_t  ngx_http_paygw_commands[] = {
       offsetof(ngx_http_paygw_loc_conf_t, max_body),
       NULL },
 
+    { ngx_string("paygw_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_paygw_loc_conf_t, api),
+      NULL },
+
+    { ngx_string("paygw_nonce_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_paygw_nonce_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("paygw_limit_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_paygw_limit_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("paygw_app_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_paygw_rate_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_paygw_loc_conf_t, app_rate),
+      NULL },
+
+    { ngx_string("paygw_api_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_paygw_rate_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_paygw_loc_conf_t, api_rate),
+      NULL },
+
+    { ngx_string("paygw_app_concurrency"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_paygw_concurrency,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_paygw_loc_conf_t, app_concurrency),
+      NULL },
+
+    { ngx_string("paygw_node_id"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_paygw_main_conf_t, node_id),
+      &ngx_http_paygw_node_id_bounds },
+
+    { ngx_string("paygw_sign_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_paygw_sign_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("paygw_voucher"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_paygw_loc_conf_t, voucher),
+      NULL },
+
+    { ngx_string("paygw_local_voucher"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_paygw_local_voucher,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_paygw_loc_conf_t, local_voucher),
+      NULL },
+
+    { ngx_string("paygw_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_paygw_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -70,8 +171,8 @@ static ngx_http_module_t  ngx_http_paygw_module_ctx = {
     ngx_http_paygw_add_variables,          /* preconfiguration */
     ngx_http_paygw_init,                   /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_paygw_create_main_conf,       /* create main configuration */
+    ngx_http_paygw_init_main_conf,         /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -88,7 +189,7 @@ ngx_module_t  ngx_http_paygw_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_paygw_init_process,           /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -101,6 +202,9 @@ static ngx_http_variable_t  ngx_http_paygw_vars[] = {
 
     { ngx_string("paygw_app_id"), NULL, ngx_http_paygw_app_id_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("paygw_voucher_id"), NULL,
+      ngx_http_paygw_voucher_id_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -223,6 +327,33 @@ ngx_http_paygw_app_id_variable(ngx_http_request_t *r,
 }
 
 
+/* the voucher id minted for this request; empty when there is none */
+
+static ngx_int_t
+ngx_http_paygw_voucher_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_paygw_ctx_t  *ctx;
+
+    ctx = ngx_http_paygw_get_ctx(r->main);
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    if (ctx == NULL || !ctx->verified || !ctx->minted) {
+        v->len = 0;
+        v->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    v->len = NGX_HTTP_PAYGW_VOUCHER_LEN;
+    v->data = ctx->voucher;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_paygw_add_variables(ngx_conf_t *cf)
 {
@@ -245,10 +376,16 @@ ngx_http_paygw_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_paygw_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_handler_pt         *h;
+    ngx_http_core_main_conf_t   *cmcf;
+    ngx_http_paygw_main_conf_t  *pmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_paygw_module);
+
+    if (ngx_http_paygw_metrics_init_zone(cf, pmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
     if (h == NULL) {
@@ -271,10 +408,17 @@ ngx_http_paygw_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    /* set by ngx_pcalloc(): api = { 0, NULL }, rate bursts = 0 */
+
     conf->apps = NGX_CONF_UNSET_PTR;
     conf->verify = NGX_CONF_UNSET;
     conf->time_window = NGX_CONF_UNSET;
     conf->max_body = NGX_CONF_UNSET_SIZE;
+    conf->app_rate.rate = NGX_CONF_UNSET_UINT;
+    conf->api_rate.rate = NGX_CONF_UNSET_UINT;
+    conf->app_concurrency = NGX_CONF_UNSET_UINT;
+    conf->voucher = NGX_CONF_UNSET;
+    conf->local_voucher = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -290,11 +434,43 @@ ngx_http_paygw_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->verify, prev->verify, 0);
     ngx_conf_merge_sec_value(conf->time_window, prev->time_window, 300);
     ngx_conf_merge_size_value(conf->max_body, prev->max_body, 64 * 1024);
+    ngx_conf_merge_value(conf->voucher, prev->voucher, 0);
+    ngx_conf_merge_value(conf->local_voucher, prev->local_voucher, 0);
+    ngx_conf_merge_uint_value(conf->app_concurrency, prev->app_concurrency, 0);
+
+    if (conf->app_rate.rate == NGX_CONF_UNSET_UINT) {
+        conf->app_rate = prev->app_rate;
+
+        if (conf->app_rate.rate == NGX_CONF_UNSET_UINT) {
+            conf->app_rate.rate = 0;
+            conf->app_rate.burst = 0;
+        }
+    }
+
+    if (conf->api_rate.rate == NGX_CONF_UNSET_UINT) {
+        conf->api_rate = prev->api_rate;
+
+        if (conf->api_rate.rate == NGX_CONF_UNSET_UINT) {
+            conf->api_rate.rate = 0;
+            conf->api_rate.burst = 0;
+        }
+    }
 
     if (conf->verify && conf->apps == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"paygw_verify on\" needs \"paygw_apps\" "
                            "in the same or an enclosing block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->local_voucher && !conf->verify) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"paygw_local_voucher on\" needs "
+                           "\"paygw_verify on\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_paygw_check_loc(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -316,4 +492,204 @@ ngx_http_paygw_apps(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     return ngx_http_paygw_apps_load(cf, &value[1], &plcf->apps);
+}
+
+
+static void *
+ngx_http_paygw_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_paygw_main_conf_t  *pmcf;
+
+    pmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_paygw_main_conf_t));
+    if (pmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     pmcf->nonce_zone = NULL;
+     *     pmcf->limit_zone = NULL;
+     *     pmcf->metrics_zone = NULL;
+     *     pmcf->sign_key = NULL;
+     */
+
+    pmcf->node_id = NGX_CONF_UNSET_UINT;
+
+    return pmcf;
+}
+
+
+static char *
+ngx_http_paygw_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_paygw_main_conf_t  *pmcf = conf;
+
+    ngx_conf_init_uint_value(pmcf->node_id, 0);
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Checks that a verifying location has the zones it needs; called while
+ * merging, when the whole http{} block (whose zone directives may come
+ * after the locations) has been read.
+ */
+
+static ngx_int_t
+ngx_http_paygw_check_loc(ngx_conf_t *cf, ngx_http_paygw_loc_conf_t *plcf)
+{
+    ngx_uint_t                   i;
+    ngx_http_paygw_app_t        *app;
+    ngx_http_paygw_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_paygw_module);
+
+    if (plcf->verify && pmcf->nonce_zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"paygw_verify on\" needs \"paygw_nonce_zone\" "
+                           "in the http block (replay protection)");
+        return NGX_ERROR;
+    }
+
+    if (plcf->verify && pmcf->sign_key == NULL) {
+        app = plcf->apps->apps.elts;
+
+        for (i = 0; i < plcf->apps->apps.nelts; i++) {
+            if (app[i].key_type == NGX_HTTP_PAYGW_KEY_RSA2) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "app \"%V\" in \"%V\" holds an RSA2 key: "
+                                   "its responses are signed with the "
+                                   "gateway key, so \"paygw_sign_key\" is "
+                                   "required", &app[i].id,
+                                   &plcf->apps->file);
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    if (plcf->verify && pmcf->limit_zone == NULL
+        && (plcf->app_rate.rate || plcf->api_rate.rate
+            || plcf->app_concurrency))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "paygw limits need \"paygw_limit_zone\" "
+                           "in the http block");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_paygw_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_paygw_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_paygw_module);
+
+    if (pmcf == NULL || pmcf->limit_zone == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_paygw_limit_init_process(cycle);
+}
+
+
+/* paygw_sign_key <pem>: the gateway's RSA private key */
+
+static char *
+ngx_http_paygw_sign_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_paygw_main_conf_t *pmcf = conf;
+
+    ngx_str_t           *value;
+    ngx_pool_cleanup_t  *cln;
+
+    if (pmcf->sign_key != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    pmcf->sign_key = ngx_http_paygw_rsa_load(cf, &value[1], 1);
+    if (pmcf->sign_key == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_paygw_pkey_cleanup;
+    cln->data = pmcf->sign_key;
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_paygw_pkey_cleanup(void *data)
+{
+    EVP_PKEY_free(data);
+}
+
+
+/*
+ * paygw_local_voucher on: the location answers a verified prepay itself
+ * with 202 and a minted voucher, without the core.  Nothing is stored, so
+ * this is for measuring and testing the front alone; the warning says so.
+ */
+
+static char *
+ngx_http_paygw_local_voucher(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_paygw_loc_conf_t *plcf = conf;
+
+    char                      *rv;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (!plcf->local_voucher) {
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "paygw_local_voucher: prepays are answered without "
+                       "the core and are NOT stored (front benchmarks and "
+                       "tests only)");
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_paygw_voucher_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* paygw_metrics: the location serves the module's Prometheus metrics */
+
+static char *
+ngx_http_paygw_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_paygw_loc_conf_t *plcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (plcf->metrics) {
+        return "is duplicate";
+    }
+
+    plcf->metrics = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_paygw_metrics_handler;
+
+    return NGX_CONF_OK;
 }

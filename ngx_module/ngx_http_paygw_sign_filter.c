@@ -7,6 +7,11 @@
  *   Paygw-Nonce:     <16 random hex digits>
  *   Paygw-Signature: base64(HMAC-SHA256(secret, TS\nNONCE\nBODY\n))
  *
+ * An RSA2 app's responses, and the module's rejections of requests whose
+ * app is not known, are signed with the gateway key (paygw_sign_key):
+ * base64(SHA256withRSA(TS\nNONCE\nBODY\n)).  Without that key a request
+ * of unknown app gets an unsigned error (nothing to sign it with).
+ *
  * The header filter holds the headers back; the body filter collects the
  * body in memory (at most NGX_HTTP_PAYGW_MAX_RESPONSE bytes) until
  * last_buf, then sends the headers with the signature and an exact
@@ -37,6 +42,7 @@ static ngx_int_t ngx_http_paygw_add_signature(ngx_http_request_t *r,
     ngx_http_paygw_ctx_t *ctx, u_char *body, size_t len);
 static void ngx_http_paygw_strip_headers(ngx_http_request_t *r,
     ngx_uint_t all);
+static ngx_uint_t ngx_http_paygw_gateway_signs(ngx_http_request_t *r);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -75,7 +81,9 @@ ngx_http_paygw_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_paygw_get_ctx(r);
 
-    if (ctx == NULL || ctx->app == NULL || ctx->sent) {
+    if (ctx == NULL || ctx->sent
+        || (ctx->app == NULL && !ngx_http_paygw_gateway_signs(r)))
+    {
         return ngx_http_next_header_filter(r);
     }
 
@@ -320,9 +328,11 @@ static ngx_int_t
 ngx_http_paygw_add_signature(ngx_http_request_t *r, ngx_http_paygw_ctx_t *ctx,
     u_char *body, size_t len)
 {
-    u_char           *ts, *nonce, *sig, *last;
-    ngx_str_t         parts[3];
-    ngx_table_elt_t  *h;
+    u_char                      *ts, *nonce, *sig, *last;
+    size_t                       siglen;
+    ngx_str_t                    parts[3], rsa;
+    ngx_table_elt_t             *h;
+    ngx_http_paygw_main_conf_t  *pmcf;
 
     ts = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + NGX_HTTP_PAYGW_NONCE_LEN
                               + NGX_HTTP_PAYGW_MAC_B64_LEN);
@@ -350,11 +360,30 @@ ngx_http_paygw_add_signature(ngx_http_request_t *r, ngx_http_paygw_ctx_t *ctx,
     parts[2].len = len;
 
     sig = nonce + NGX_HTTP_PAYGW_NONCE_LEN;
+    siglen = NGX_HTTP_PAYGW_MAC_B64_LEN;
 
-    if (ngx_http_paygw_hmac_sign(ctx->app, parts, 3, sig) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "paygw: HMAC-SHA256 failed");
-        return NGX_ERROR;
+    if (ctx->app != NULL && ctx->app->key_type == NGX_HTTP_PAYGW_KEY_HMAC) {
+        if (ngx_http_paygw_hmac_sign(ctx->app, parts, 3, sig) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "paygw: HMAC-SHA256 failed");
+            return NGX_ERROR;
+        }
+
+    } else {
+        pmcf = ngx_http_get_module_main_conf(r, ngx_http_paygw_module);
+
+        if (pmcf->sign_key == NULL
+            || ngx_http_paygw_rsa_sign(r->pool, pmcf->sign_key, parts, 3,
+                                       &rsa)
+               != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "paygw: signing with the gateway key failed");
+            return NGX_ERROR;
+        }
+
+        sig = rsa.data;
+        siglen = rsa.len;
     }
 
     h = ngx_list_push(&r->headers_out.headers);
@@ -383,7 +412,7 @@ ngx_http_paygw_add_signature(ngx_http_request_t *r, ngx_http_paygw_ctx_t *ctx,
     h->hash = 1;
     h->key = ngx_http_paygw_headers[2];
     h->value.data = sig;
-    h->value.len = NGX_HTTP_PAYGW_MAC_B64_LEN;
+    h->value.len = siglen;
 
     return NGX_OK;
 }
@@ -432,4 +461,17 @@ ngx_http_paygw_strip_headers(ngx_http_request_t *r, ngx_uint_t all)
             }
         }
     }
+}
+
+
+/* Whether a response with no known app is signed with the gateway key. */
+
+static ngx_uint_t
+ngx_http_paygw_gateway_signs(ngx_http_request_t *r)
+{
+    ngx_http_paygw_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_paygw_module);
+
+    return pmcf->sign_key != NULL;
 }

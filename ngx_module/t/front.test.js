@@ -64,12 +64,12 @@ test('a client-supplied X-Paygw-App-Id is overwritten', async () => {
   assert.equal(res.json.headers['x-paygw-app-id'], 'A1');
 });
 
-test('missing Authorization: 401 SIGNATURE_INVALID, unsigned, not forwarded', async () => {
+test('missing Authorization: 401 SIGNATURE_INVALID, signed by the gateway key, not forwarded', async () => {
   const n = gw.upstream.hits.length;
   const res = await gw.request({ method: 'POST', path: '/v1/payments', body: '{}', sign: false });
   assertError(res, 401, 'SIGNATURE_INVALID', /missing Authorization/);
   assert.equal(res.headers['www-authenticate'], 'PAYGW-HMAC-SHA256');
-  assertUnsigned(res);
+  assertSigned(res, null);
   assert.equal(hitsSince(n).length, 0);
 });
 
@@ -98,11 +98,11 @@ test('malformed Authorization headers are rejected with what is wrong', async ()
   assert.equal(hitsSince(n).length, 0);
 });
 
-test('unknown app: 401 APP_UNKNOWN, unsigned', async () => {
+test('unknown app: 401 APP_UNKNOWN, signed by the gateway key', async () => {
   const n = gw.upstream.hits.length;
   const res = await gw.request({ path: '/v1/echo', sign: { app: 'ZZ', secret: 'nope' } });
   assertError(res, 401, 'APP_UNKNOWN');
-  assertUnsigned(res);
+  assertSigned(res, null);
   assert.equal(hitsSince(n).length, 0);
 });
 
@@ -277,10 +277,16 @@ test('nginx -t names the apps file and line of a malformed entry', () => {
   const S1 = 'first-secret-0001';
   const S2 = 'second-secret-002';
   const cases = [
-    [`A1 HMAC-SHA256 ${S1}\n\nB2 HMAC-SHA256\n`, /apps\.conf:3: missing secret/],
+    [`A1 HMAC-SHA256 ${S1}\n\nB2 HMAC-SHA256\n`, /apps\.conf:3: missing key after key type/],
     [`A1 HMAC-SHA256 ${S1}\nA1 HMAC-SHA256 ${S2}\n`, /apps\.conf:2: duplicate app_id "A1"/],
-    [`# c\nA1 RSA ${S1}\n`, /apps\.conf:2: unsupported scheme "RSA"/],
-    [`A1 HMAC-SHA256 ${S1} extra\n`, /apps\.conf:1: unexpected field/],
+    [`# c\nA1 RSA ${S1}\n`, /apps\.conf:2: unsupported key type "RSA"/],
+    [`A1 HMAC-SHA256 ${S1} extra\n`, /apps\.conf:1: option "extra" is not name=value/],
+    [`A1 HMAC-SHA256 ${S1} rate=5r/h\n`, /apps\.conf:1: invalid rate "5r\/h"/],
+    [`A1 HMAC-SHA256 ${S1} burst=5\n`, /apps\.conf:1: "burst" without "rate"/],
+    [`A1 HMAC-SHA256 ${S1} colour=blue\n`, /apps\.conf:1: unknown option "colour"/],
+    [`A1 HMAC-SHA256 ${S1} apis=* apis=*\n`, /apps\.conf:1: duplicate option "apis"/],
+    [`A1 HMAC-SHA256 ${S1} concurrency=0\n`, /apps\.conf:1: concurrency "0" must be/],
+    [`A1 HMAC-SHA256 ${S1}\nR9 RSA2 missing.pem\n`, /cannot open the key file .*missing\.pem/],
     [`A/1 HMAC-SHA256 ${S1}\n`, /apps\.conf:1: invalid app_id/],
     ['A1 HMAC-SHA256 short#secret-after-the-hash\n', /apps\.conf:1: secret must be 16 to 255 bytes/],
     [`A1 HMAC-SHA256 ${'k'.repeat(256)}\n`, /apps\.conf:1: secret must be 16 to 255 bytes/],
@@ -291,6 +297,7 @@ test('nginx -t names the apps file and line of a malformed entry', () => {
     fs.writeFileSync(conf, render(tpl, {
       PREFIX: dir, LISTEN: '127.0.0.1:1', MODULE: modulePath(),
       APPS: path.join(dir, 'apps.conf'), CORE_SOCK: path.join(dir, 'core.sock'),
+      SIGN_KEY: gw.signKey,
     }));
     const r = spawnSync(NGINX, ['-t', '-p', dir, '-c', conf], { encoding: 'utf8' });
     assert.notEqual(r.status, 0, `nginx -t accepted:\n${apps}`);

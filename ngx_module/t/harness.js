@@ -24,13 +24,22 @@ const REPO = path.resolve(__dirname, '..', '..');
 const NGINX = process.env.PAYGW_NGINX || '/usr/sbin/nginx';
 
 const APPS = [
-  '# app_id   scheme        secret',
+  '# app_id   key_type      key',
   'A1         HMAC-SHA256   s3cr3t-for-app-A1',
   'B2\tHMAC-SHA256\tan0ther-secret-B2#trailing comment',
+  'R3         RSA2          r3_public.pem',
   '',
 ].join('\n');
 
 const SECRETS = { A1: 's3cr3t-for-app-A1', B2: 'an0ther-secret-B2' };
+
+// RSA keys made once per test process: the app R3's pair and the gateway's
+const rsaPair = () => crypto.generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
+const KEYS = { R3: rsaPair(), gateway: rsaPair() };
 
 function modulePath() {
   if (process.env.PAYGW_NGX_MODULE) return process.env.PAYGW_NGX_MODULE;
@@ -165,7 +174,13 @@ class Gateway {
     fs.chmodSync(this.dir, 0o755);
     this.port = await freePort();
     this.apps = path.join(this.dir, 'apps.conf');
-    fs.writeFileSync(this.apps, APPS);
+    fs.writeFileSync(this.apps, this.opts.apps !== undefined ? this.opts.apps : APPS);
+    fs.writeFileSync(path.join(this.dir, 'r3_public.pem'), KEYS.R3.publicKey);
+    this.signKey = path.join(this.dir, 'gateway_key.pem');
+    fs.writeFileSync(this.signKey, KEYS.gateway.privateKey, { mode: 0o644 });
+    for (const [name, text] of Object.entries(this.opts.files || {})) {
+      fs.writeFileSync(path.join(this.dir, name), text);
+    }
     this.upstream = new Upstream(path.join(this.dir, 'core.sock'), this.opts.handler);
     await this.upstream.start();
 
@@ -173,14 +188,9 @@ class Gateway {
     // the shipped 64k buffer keeps every accepted body in memory.
     const tpl = fs.readFileSync(path.join(REPO, 'conf', 'nginx.conf.in'), 'utf8')
       .replace('client_body_buffer_size 64k;', 'client_body_buffer_size 8k;');
+    this.tpl = tpl;
     this.conf = path.join(this.dir, 'nginx.conf');
-    fs.writeFileSync(this.conf, render(tpl, {
-      PREFIX: this.dir,
-      LISTEN: `127.0.0.1:${this.port}`,
-      MODULE: modulePath(),
-      APPS: this.apps,
-      CORE_SOCK: this.upstream.sock,
-    }));
+    this.writeConf(this.opts.confEdit);
 
     const t = spawnSync(NGINX, ['-t', '-p', this.dir, '-c', this.conf], { encoding: 'utf8' });
     assert.equal(t.status, 0, `nginx -t failed:\n${t.stderr}`);
@@ -192,6 +202,46 @@ class Gateway {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error('nginx did not come up');
+  }
+
+  // Renders the shipped template (through edit(text) when given).
+  writeConf(edit) {
+    let text = render(this.tpl, {
+      PREFIX: this.dir,
+      LISTEN: `127.0.0.1:${this.port}`,
+      MODULE: modulePath(),
+      APPS: this.apps,
+      SIGN_KEY: this.signKey,
+      CORE_SOCK: this.upstream.sock,
+    });
+    if (edit) text = edit(text);
+    fs.writeFileSync(this.conf, text);
+  }
+
+  // `nginx -s reload` after optionally rewriting the conf (edit) and/or
+  // the apps file (apps); resolves to {status, stderr} once the new
+  // workers serve (or at once when the reload was refused).
+  async reload({ edit, apps } = {}) {
+    if (edit) this.writeConf(edit);
+    if (apps !== undefined) fs.writeFileSync(this.apps, apps);
+    const before = this.workerPids();
+    const r = spawnSync(NGINX, ['-p', this.dir, '-c', this.conf, '-s', 'reload'],
+      { encoding: 'utf8' });
+    if (r.status !== 0) return { status: r.status, stderr: r.stderr };
+    for (let i = 0; i < 200; i++) {
+      const now = this.workerPids();
+      if (now.length >= 2 && now.every((p) => !before.includes(p))) break;
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    return { status: r.status, stderr: r.stderr };
+  }
+
+  // the master's live worker processes (old ones shutting down excluded)
+  workerPids() {
+    const r = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(this.proc.pid)],
+      { encoding: 'utf8' });
+    return r.stdout.split('\n').filter((l) => /worker process$/.test(l.trim()))
+      .map((l) => Number(l.trim().split(/\s+/)[0]));
   }
 
   ready() {
@@ -226,14 +276,23 @@ class Gateway {
     const body = chunked ? Buffer.concat(opts.body)
       : Buffer.from(opts.body === undefined ? '' : opts.body);
     const headers = { ...(opts.headers || {}) };
+    if (opts.form) {
+      // scheme B: the body is the signed form, no Authorization header
+      const form = signForm(opts.form, opts.formKey);
+      return this.request({ ...opts, form: undefined, body: form, sign: false,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+    }
     if (method === 'POST' && !('content-type' in headers)) headers['content-type'] = 'application/json';
     if (opts.sign !== false) {
       const s = { app: 'A1', ts: Math.floor(Date.now() / 1000), nonce: crypto.randomBytes(8).toString('hex'), ...(opts.sign || {}) };
-      const secret = s.secret !== undefined ? s.secret : SECRETS[s.app];
-      const sig = s.signature !== undefined ? s.signature
-        : signRequest(secret, method, p, s.ts, s.nonce, body);
+      const rsa = s.rsa !== undefined ? s.rsa : s.app in KEYS;
+      let sig;
+      if (s.signature !== undefined) sig = s.signature;
+      else if (rsa) sig = signRequestRsa(s.key || KEYS[s.app].privateKey, method, p, s.ts, s.nonce, body);
+      else sig = signRequest(s.secret !== undefined ? s.secret : SECRETS[s.app], method, p, s.ts, s.nonce, body);
+      const scheme = rsa ? 'PAYGW-SHA256-RSA2048' : 'PAYGW-HMAC-SHA256';
       headers.authorization = s.header !== undefined ? s.header
-        : `PAYGW-HMAC-SHA256 app_id="${s.app}",timestamp="${s.ts}",nonce="${s.nonce}",signature="${sig}"`;
+        : `${scheme} app_id="${s.app}",timestamp="${s.ts}",nonce="${s.nonce}",signature="${sig}"`;
     }
     if (!chunked) headers['content-length'] = body.length;
     return new Promise((resolve, reject) => {
@@ -267,7 +326,43 @@ function signRequest(secret, method, pathq, ts, nonce, body) {
     .digest('base64');
 }
 
-// Asserts the response carries a valid Paygw-Signature for the app.
+function signRequestRsa(privateKey, method, pathq, ts, nonce, body) {
+  return crypto.sign('sha256',
+    Buffer.concat([Buffer.from(`${method}\n${pathq}\n${ts}\n${nonce}\n`), body, Buffer.from('\n')]),
+    privateKey).toString('base64');
+}
+
+// SPEC 3.1 scheme B string_to_sign: non-empty params but sign, sorted by
+// name (byte order), k=v joined with '&'
+function formStringToSign(params) {
+  return Object.keys(params).filter((k) => k !== 'sign' && params[k] !== '')
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    .map((k) => `${k}=${params[k]}`).join('&');
+}
+
+// Builds a scheme B body.  params may omit app_id (A1), timestamp (now),
+// nonce_str (random), sign_type (by the app's key); key overrides the
+// secret / private key; params.sign, when given, is used as is.
+function signForm(params, key) {
+  const p = { app_id: 'A1', timestamp: String(Math.floor(Date.now() / 1000)),
+    nonce_str: crypto.randomBytes(8).toString('hex'), ...params };
+  if (!('sign_type' in p)) p.sign_type = p.app_id in KEYS ? 'RSA2' : 'HMAC-SHA256';
+  if (!('sign' in p)) {
+    const sts = formStringToSign(p);
+    if (p.sign_type === 'RSA2') {
+      p.sign = crypto.sign('sha256', Buffer.from(sts), key || KEYS[p.app_id].privateKey)
+        .toString('base64');
+    } else {
+      const secret = key !== undefined ? key : SECRETS[p.app_id];
+      p.sign = crypto.createHmac('sha256', secret).update(`${sts}&key=${secret}`)
+        .digest('hex').toUpperCase();
+    }
+  }
+  return new URLSearchParams(p).toString();
+}
+
+// Asserts the response carries a valid Paygw-Signature for the app (an
+// RSA2 app, or app null for an unknown app: the gateway key).
 function assertSigned(res, app = 'A1') {
   const ts = res.headers['paygw-timestamp'];
   const nonce = res.headers['paygw-nonce'];
@@ -276,9 +371,13 @@ function assertSigned(res, app = 'A1') {
   assert.match(ts, /^\d+$/);
   assert.ok(Math.abs(Number(ts) - Date.now() / 1000) < 60, 'response timestamp is off');
   assert.match(nonce, /^[0-9a-f]{16}$/);
-  const want = crypto.createHmac('sha256', SECRETS[app])
-    .update(Buffer.concat([Buffer.from(`${ts}\n${nonce}\n`), res.raw, Buffer.from('\n')]))
-    .digest('base64');
+  const signed = Buffer.concat([Buffer.from(`${ts}\n${nonce}\n`), res.raw, Buffer.from('\n')]);
+  if (app === null || app in KEYS) {
+    assert.ok(crypto.verify('sha256', signed, KEYS.gateway.publicKey, Buffer.from(sig, 'base64')),
+      'response signature does not verify with the gateway key');
+    return;
+  }
+  const want = crypto.createHmac('sha256', SECRETS[app]).update(signed).digest('base64');
   assert.equal(sig, want, 'response signature does not verify');
 }
 
@@ -298,6 +397,7 @@ function assertError(res, status, code, messageRe) {
 }
 
 module.exports = {
-  Gateway, signRequest, assertSigned, assertUnsigned, assertError, render,
-  modulePath, NGINX, REPO, SECRETS,
+  Gateway, signRequest, signRequestRsa, signForm, formStringToSign,
+  assertSigned, assertUnsigned, assertError, render,
+  modulePath, NGINX, REPO, SECRETS, KEYS, APPS,
 };

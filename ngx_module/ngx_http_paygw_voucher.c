@@ -1,0 +1,168 @@
+
+/*
+ * Voucher ids minted at the edge (SPEC 3.3) and the local voucher answer.
+ *
+ *   V yyyymmddHHMMSSmmm NNN PPPPPPP SSS      (31 characters)
+ *     UTC time to the millisecond, node id (paygw_node_id), process id,
+ *     sequence within the millisecond
+ *
+ * Ids sort by time; two nginx processes on a node differ by pid (unique
+ * among live processes, also across a reload where old and new workers
+ * overlap), two nodes by node id.  Each process keeps a logical clock that
+ * never goes back: when the wall clock steps backwards, or more than 1000
+ * ids are needed within one millisecond, ids continue from the last
+ * millisecond used, so an id is never repeated by a process.  paygwd takes
+ * the id from the X-Paygw-Voucher-Id header ($paygw_voucher_id) for a new
+ * order; an idempotent repeat answers the stored one.
+ *
+ * "paygw_local_voucher on" answers a verified prepay here, 202 with the
+ * minted voucher and the request's out_trade_no, without the core: for
+ * measuring and testing the front alone (nothing is stored).
+ */
+
+
+#include "ngx_http_paygw_module.h"
+
+#include <jansson.h>
+
+
+static uint64_t  ngx_http_paygw_voucher_last_ms;
+static ngx_uint_t  ngx_http_paygw_voucher_seq;
+
+
+ngx_int_t
+ngx_http_paygw_voucher_mint(ngx_uint_t node_id, u_char *out)
+{
+    time_t       sec;
+    uint64_t     ms;
+    ngx_tm_t     tm;
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+    ms = (uint64_t) tp->sec * 1000 + tp->msec;
+
+    if (ms > ngx_http_paygw_voucher_last_ms) {
+        ngx_http_paygw_voucher_last_ms = ms;
+        ngx_http_paygw_voucher_seq = 0;
+
+    } else if (++ngx_http_paygw_voucher_seq == 1000) {
+        ngx_http_paygw_voucher_last_ms++;
+        ngx_http_paygw_voucher_seq = 0;
+    }
+
+    ms = ngx_http_paygw_voucher_last_ms;
+    sec = (time_t) (ms / 1000);
+
+    ngx_gmtime(sec, &tm);
+
+    (void) ngx_sprintf(out, "V%4d%02d%02d%02d%02d%02d%03ui%03ui%07P%03ui",
+                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
+                       (ngx_uint_t) (ms % 1000), node_id % 1000,
+                       (ngx_pid_t) (ngx_pid % 10000000),
+                       ngx_http_paygw_voucher_seq);
+
+    return NGX_OK;
+}
+
+
+/* content handler of "paygw_local_voucher on" */
+
+ngx_int_t
+ngx_http_paygw_voucher_handler(ngx_http_request_t *r)
+{
+    u_char                *p;
+    size_t                 len;
+    ngx_int_t              rc;
+    ngx_str_t              otn;
+    ngx_buf_t             *b;
+    ngx_chain_t            out;
+    json_t                *root, *v;
+    json_error_t           err;
+    ngx_http_paygw_ctx_t        *ctx;
+    ngx_http_paygw_main_conf_t  *pmcf;
+
+    ctx = ngx_http_paygw_get_ctx(r);
+
+    if (r->method != NGX_HTTP_POST || ctx == NULL || !ctx->verified) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    if (!ctx->minted) {
+        pmcf = ngx_http_get_module_main_conf(r, ngx_http_paygw_module);
+
+        if (ngx_http_paygw_voucher_mint(pmcf->node_id, ctx->voucher)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->minted = 1;
+    }
+
+    otn = ctx->out_trade_no;
+    root = NULL;
+
+    if (ctx->scheme == NGX_HTTP_PAYGW_SCHEME_A) {
+        root = json_loadb((char *) ctx->request_body.data,
+                          ctx->request_body.len, JSON_REJECT_DUPLICATES,
+                          &err);
+        v = json_object_get(root, "out_trade_no");
+
+        if (json_is_string(v)) {
+            otn.data = (u_char *) json_string_value(v);
+            otn.len = json_string_length(v);
+        }
+    }
+
+    if (otn.len == 0 || otn.len > 64) {
+        json_decref(root);
+        return ngx_http_paygw_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "INVALID_PARAMETER",
+                                         (u_char *) "out_trade_no is "
+                                         "required (1-64 characters)",
+                                         sizeof("out_trade_no is required "
+                                                "(1-64 characters)") - 1);
+    }
+
+    len = sizeof("{\"voucher_id\":\"") - 1 + NGX_HTTP_PAYGW_VOUCHER_LEN
+          + sizeof("\",\"out_trade_no\":\"") - 1
+          + otn.len + ngx_escape_json(NULL, otn.data, otn.len)
+          + sizeof("\",\"status\":\"ACCEPTED\"}\n") - 1;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        json_decref(root);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(b->last, "{\"voucher_id\":\"",
+                   sizeof("{\"voucher_id\":\"") - 1);
+    p = ngx_cpymem(p, ctx->voucher, NGX_HTTP_PAYGW_VOUCHER_LEN);
+    p = ngx_cpymem(p, "\",\"out_trade_no\":\"",
+                   sizeof("\",\"out_trade_no\":\"") - 1);
+    p = (u_char *) ngx_escape_json(p, otn.data, otn.len);
+    p = ngx_cpymem(p, "\",\"status\":\"ACCEPTED\"}\n",
+                   sizeof("\",\"status\":\"ACCEPTED\"}\n") - 1);
+    b->last = p;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    json_decref(root);
+
+    r->headers_out.status = NGX_HTTP_ACCEPTED;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

@@ -28,7 +28,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 NGX_SRC := $(wildcard ngx_module/*.c ngx_module/*.h) ngx_module/config
 
-.PHONY: all deps run test unit e2e bench clean check-config fmt configured install
+.PHONY: all deps run test unit e2e bench clean check-config fmt configured install bench-front
 
 all: check-config $(BUILD)/paygwd $(BUILD)/paygwctl $(BUILD)/ngx_http_paygw_module.so
 
@@ -84,6 +84,12 @@ bench: deps
 	$(MAKE) configured
 	$(MAKE) all
 	PAYGW_BUILD=$(abspath $(BUILD)) sh bench/run.sh
+
+# front gateway vs return 200 vs an OpenResty-style peer (bench/front/run.sh);
+# builds the module itself (into BENCH_MOD_DIR unless build/ is up to date)
+bench-front:
+	sh bench/front/deps.sh
+	NGINX_SRC=$(or $(NGINX_SRC),/usr/share/nginx/src) bash bench/front/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/paygw \

@@ -387,7 +387,10 @@ ngx_http_paygw_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_OK;
     }
 
-    /* a reload that changed the size gets here too: say it out loud */
+    /*
+     * a reload that changed the size gets here too: say it out loud,
+     * the state is lost
+     */
 
     part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
     ozone = part->elts;
@@ -409,7 +412,7 @@ ngx_http_paygw_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                            shm_zone->shm.name.len)
                == 0)
         {
-            ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+            ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
                           "paygw_limit_zone size changed from %uz to %uz: "
                           "rate buckets and concurrency counts start empty",
                           ozone[i].shm.size, shm_zone->shm.size);
@@ -560,7 +563,7 @@ ngx_http_paygw_limit_reclaim(ngx_http_paygw_limit_ctx_t *ctx,
         ctx->sh->pids[i] = 0;
 
         if (n) {
-            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+            ngx_log_error(NGX_LOG_WARN, log, 0,
                           "paygw_limit_zone: reclaimed %ui concurrency "
                           "units of process %P, which is gone", n, pid);
         }

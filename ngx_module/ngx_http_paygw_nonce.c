@@ -163,7 +163,10 @@ ngx_http_paygw_nonce_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_OK;
     }
 
-    /* a reload that changed the size gets here too: say it out loud */
+    /*
+     * a reload that changed the size gets here too: say it out loud,
+     * the state is lost
+     */
 
     part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
     ozone = part->elts;
@@ -185,7 +188,7 @@ ngx_http_paygw_nonce_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                            shm_zone->shm.name.len)
                == 0)
         {
-            ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+            ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
                           "paygw_nonce_zone size changed from %uz to %uz: "
                           "the replay store starts empty",
                           ozone[i].shm.size, shm_zone->shm.size);

@@ -8,6 +8,15 @@
  * that, on the loop, and never delays the answer. Idempotency key:
  * (app_id, out_trade_no); the same canonical body gives the same voucher, a
  * different one 409. Voucher long-polls wait on the order (pgw_waiters_wake).
+ *
+ * A scheme B request arrives as the verified form body
+ * (application/x-www-form-urlencoded): it becomes the same JSON request
+ * (pgw_form.c), so the canonical JSON — what is hashed for idempotency — does
+ * not depend on the encoding. nginx mints the voucher id at the edge and
+ * passes it in X-Paygw-Voucher-Id ("V" + 30 digits); a new order takes it, a
+ * repeat answers the stored one; without it the core mints one. voucher_id
+ * is UNIQUE in the store, so a (theoretically impossible) collision stores
+ * nothing and answers 503.
  */
 
 #include <ctype.h>
@@ -29,6 +38,7 @@
 #include "pgw_config.h"
 #include "pgw_daemon.h"
 #include "pgw_dispatch.h"
+#include "pgw_form.h"
 #include "pgw_http.h"
 #include "pgw_log.h"
 #include "pgw_notify_in.h"
@@ -292,6 +302,22 @@ pgw__sha256_hex(const char *data, size_t len, char out[65])
 }
 
 
+/* the edge-minted voucher id: exactly ^V[0-9]{30}$ */
+static int
+pgw__edge_voucher_ok(const char *v)
+{
+    if (strlen(v) != 31 || v[0] != 'V') {
+        return 0;
+    }
+    for (int i = 1; i < 31; i++) {
+        if (v[i] < '0' || v[i] > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
 static void
 pgw__voucher_id(char *buf, size_t len)
 {
@@ -358,8 +384,25 @@ pgw__accept_done(void *arg, int rc, int failed_stmt)
         /* stored and answered: now the channel call */
         pgw_dispatch_pay(a->d, a->order_id);
     } else if (rc == PGW_CONFLICT) {
-        /* a concurrent twin won the UNIQUE (app_id, out_trade_no) race */
-        pgw__answer_existing(a->d, a->req, a->app_id, a->out_trade_no, a->hash);
+        struct pgw_order o;
+        int lrc = pgw_order_load_by_no(a->d, a->app_id, a->out_trade_no, &o);
+
+        if (lrc == PGW_OK) {
+            /* a concurrent twin won the UNIQUE (app_id, out_trade_no) race */
+            pgw_order_clear(&o);
+            pgw__answer_existing(a->d, a->req, a->app_id, a->out_trade_no,
+                                 a->hash);
+        } else {
+            /* no twin: the voucher id is taken by another order (an edge or
+             * core minting collision); nothing of this order was stored */
+            pgw_log(PGW_LOG_ERROR, "voucher.collision",
+                    "voucher_id %s already belongs to another order; %s/%s"
+                    " not accepted", a->voucher_id, a->app_id,
+                    a->out_trade_no);
+            pgw_http_error(a->req, 503, "CORE_UNAVAILABLE",
+                           "the order could not be stored (voucher id"
+                           " collision); nothing was accepted, retry");
+        }
     } else {
         pgw_http_error(a->req, 503, "CORE_UNAVAILABLE",
                        "the order could not be stored; nothing was accepted");
@@ -376,7 +419,7 @@ pgw__post_payment(struct pgw_daemon *d, struct evhttp_request *req,
     const char *body = pgw_http_body(req, &len);
     json_error_t jerr;
     json_t *pay;
-    const char *msg, *no;
+    const char *msg, *no, *edge_voucher;
     char *canon, why[256], channel[32];
     struct pgw__accept *a;
     struct pgw_order existing;
@@ -384,11 +427,34 @@ pgw__post_payment(struct pgw_daemon *d, struct evhttp_request *req,
     struct pgw_txn *txn;
     int64_t now = pgw_now_ms();
 
-    pay = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (pay == NULL) {
-        snprintf(why, sizeof(why), "body is not valid JSON: %s", jerr.text);
-        pgw_http_error(req, 400, "INVALID_PARAMETER", why);
+    edge_voucher = pgw_http_header(req, "X-Paygw-Voucher-Id");
+    if (edge_voucher != NULL && !pgw__edge_voucher_ok(edge_voucher)) {
+        pgw_http_error(req, 400, "INVALID_PARAMETER",
+                       "X-Paygw-Voucher-Id: V followed by 30 digits");
         return;
+    }
+    if (pgw_form_is_form(pgw_http_header(req, "Content-Type"))) {
+        char form_app[80];
+
+        pay = pgw_form_request(body, len, form_app, sizeof(form_app), why,
+                               sizeof(why));
+        if (pay == NULL) {
+            pgw_http_error(req, 400, "INVALID_PARAMETER", why);
+            return;
+        }
+        if (form_app[0] != '\0' && strcmp(form_app, app_id) != 0) {
+            json_decref(pay);
+            pgw_http_error(req, 401, "SIGNATURE_INVALID",
+                           "the form's app_id is not the verified app");
+            return;
+        }
+    } else {
+        pay = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (pay == NULL) {
+            snprintf(why, sizeof(why), "body is not valid JSON: %s", jerr.text);
+            pgw_http_error(req, 400, "INVALID_PARAMETER", why);
+            return;
+        }
     }
     msg = pgw__validate_payment(pay);
     if (msg != NULL) {
@@ -438,7 +504,11 @@ pgw__post_payment(struct pgw_daemon *d, struct evhttp_request *req,
     }
 
     a->order_id = pgw_store_next_id(d->store, "orders");
-    pgw__voucher_id(a->voucher_id, sizeof(a->voucher_id));
+    if (edge_voucher != NULL) {
+        snprintf(a->voucher_id, sizeof(a->voucher_id), "%s", edge_voucher);
+    } else {
+        pgw__voucher_id(a->voucher_id, sizeof(a->voucher_id));
+    }
     json_t *exp = json_object_get(pay, "expire_seconds");
     txn = pgw_txn_new();
     if (txn == NULL) {

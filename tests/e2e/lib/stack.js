@@ -3,6 +3,11 @@
 // nginx with ngx_http_paygw_module, all on 127.0.0.1 with ports chosen at run time, in a
 // fresh temp directory with fresh keys.
 //
+// Apps: A1 and A2 (HMAC-SHA256) and, when conf/nginx.conf.in takes the gateway key
+// (@SIGN_KEY@, i.e. the module signs for RSA2 apps), R1 (RSA2, key pair generated here).
+// The gateway key pair: the private key is paygwd's sign_key (given relative to the
+// config file) and nginx's paygw_sign_key; tests verify with the public half.
+//
 // Env: PAYGW_ROOT (repo root, default two levels above tests/e2e), PAYGW_BUILD (build dir,
 // default $PAYGW_ROOT/build; `make test SAN=1` passes build-san), NGINX (nginx binary),
 // PAYGW_E2E_KEEP=1 keeps the temp dir, PAYGW_E2E_VERBOSE=1 prints log tails at teardown,
@@ -14,7 +19,9 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const { spawn, execFileSync } = require('node:child_process');
 const { request } = require('./http');
-const { authorization, verifyPaygwSignature } = require('./sign');
+const {
+  authorization, authorizationRsa, schemeBForm, verifyPaygwSignature, verifyPaygwSignatureRsa,
+} = require('./sign');
 const { sleep, waitFor, freePort } = require('./util');
 
 const ROOT = path.resolve(process.env.PAYGW_ROOT || path.join(__dirname, '..', '..', '..'));
@@ -122,6 +129,7 @@ class Stack {
       timeoutMs: 1500,
       connectTimeoutMs: 500,
       extraConf: [],
+      nginx: true,          // false: paygwd + simulator only (tests that talk to core.sock)
       ...opts,
     };
     this.root = ROOT;
@@ -151,7 +159,7 @@ class Stack {
     const paygwd = path.join(this.build, 'paygwd');
     const module = path.join(this.build, 'ngx_http_paygw_module.so');
     const tpl = path.join(this.root, 'conf', 'nginx.conf.in');
-    for (const f of [paygwd, module, tpl]) {
+    for (const f of this.opts.nginx ? [paygwd, module, tpl] : [paygwd]) {
       if (!fs.existsSync(f)) throw new Error(`missing ${f} (build first: make; or set PAYGW_ROOT / PAYGW_BUILD)`);
     }
     if (!fs.existsSync(path.join(this.root, 'tests', 'sim', 'node_modules', 'alipay-sdk'))) {
@@ -160,7 +168,8 @@ class Stack {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `paygw-${this.opts.name}-`));
     // nginx workers run as "nobody": they must enter the prefix and reach the socket.
     fs.chmodSync(this.dir, 0o755);
-    for (const d of ['keys', 'sim', 'run', 'logs']) {
+    this.rsa = !this.opts.nginx || fs.readFileSync(tpl, 'utf8').includes('@SIGN_KEY@');
+    for (const d of ['keys', 'sim', 'run', 'logs', 'gw', 'app-keys']) {
       fs.mkdirSync(path.join(this.dir, d), { recursive: true, mode: 0o755 });
       fs.chmodSync(path.join(this.dir, d), 0o755);
     }
@@ -177,9 +186,9 @@ class Stack {
     await this.startSim();
     this.writeApps();
     this.writeCoreConf();
-    this.writeNginxConf(tpl, module);
+    if (this.opts.nginx) this.writeNginxConf(tpl, module);
     await this.startCore();
-    await this.startNginx();
+    if (this.opts.nginx) await this.startNginx();
   }
 
   makeKeys() {
@@ -199,6 +208,26 @@ class Stack {
     fs.unlinkSync(tmpApp);
     fs.unlinkSync(tmpAli);
     for (const f of fs.readdirSync(path.join(this.dir, 'keys'))) fs.chmodSync(k(f), 0o600);
+    // the gateway's key pair (paygwd sign_key, nginx paygw_sign_key)
+    this.signKey = path.join(this.dir, 'gw', 'gateway_private.pem');
+    gen(this.signKey);
+    fs.chmodSync(this.signKey, 0o600);
+    this.gatewayPublicKey = crypto.createPublicKey(fs.readFileSync(this.signKey));
+    this.gatewayPublicPem = path.join(this.dir, 'gw', 'gateway_public.pem');
+    fs.writeFileSync(this.gatewayPublicPem, this.gatewayPublicKey.export({ type: 'spki', format: 'pem' }));
+    // the RSA2 app R1: its private key stays with the test (the caller), the public key
+    // is registered in the apps file by a path relative to the apps file
+    if (this.rsa) {
+      const priv = path.join(this.dir, 'app-keys', 'r1_private.pem');
+      gen(priv);
+      openssl(['pkey', '-in', priv, '-pubout', '-out', path.join(this.dir, 'app-keys', 'r1_public.pem')]);
+      this.apps.R1 = {
+        type: 'RSA2',
+        keyPath: 'app-keys/r1_public.pem',
+        privateKeyFile: priv,
+        privateKey: crypto.createPrivateKey(fs.readFileSync(priv)),
+      };
+    }
   }
 
   async startSim() {
@@ -216,8 +245,10 @@ class Stack {
   }
 
   writeApps() {
-    const lines = ['# app_id   scheme        secret'];
-    for (const [id, a] of Object.entries(this.apps)) lines.push(`${id} HMAC-SHA256 ${a.secret}`);
+    const lines = ['# app_id   key_type      key    options'];
+    for (const [id, a] of Object.entries(this.apps)) {
+      lines.push(a.type === 'RSA2' ? `${id} RSA2 ${a.keyPath} apis=*` : `${id} HMAC-SHA256 ${a.secret}`);
+    }
     fs.writeFileSync(this.appsFile, `${lines.join('\n')}\n`, { mode: 0o644 });
   }
 
@@ -229,6 +260,7 @@ class Stack {
       `admin_token     ${this.adminToken}`,
       `db              ${this.dbFile}`,
       `apps            ${this.appsFile}`,
+      'sign_key        gw/gateway_private.pem',
       `templates       ${path.join(this.root, 'templates')}`,
       `scripts         ${path.join(this.root, 'scripts')}`,
       `keystore        ${path.join(this.dir, 'keys')}`,
@@ -253,7 +285,8 @@ class Stack {
       .replaceAll('@LISTEN@', `127.0.0.1:${this.ports.nginx}`)
       .replaceAll('@MODULE@', module)
       .replaceAll('@APPS@', this.appsFile)
-      .replaceAll('@CORE_SOCK@', this.coreSock);
+      .replaceAll('@CORE_SOCK@', this.coreSock)
+      .replaceAll('@SIGN_KEY@', this.signKey);
     const left = /@[A-Z_]+@/.exec(text);
     if (left) throw new Error(`conf/nginx.conf.in has a placeholder the harness does not know: ${left[0]}`);
     fs.writeFileSync(this.nginxConf, text);
@@ -341,31 +374,71 @@ class Stack {
   // Signed request through nginx. opts: app, body (object → JSON), raw (string/Buffer body
   // sent as is), secret (override), timestamp, nonce, headers, noAuth, authHeader,
   // signPath (path used in the signature, default = path), signBody (body used in the
-  // signature, default = the body sent).
+  // signature, default = the body sent), scheme ('A' default; 'B': body is a form of the
+  // object in opts.form, signed with the app's key type). RSA2 apps sign scheme A with
+  // PAYGW-SHA256-RSA2048; their answers are checked with the gateway's public key.
   async api(method, pathAndQuery, opts = {}) {
     const app = opts.app || 'A1';
-    let body = opts.raw !== undefined ? opts.raw : (opts.body !== undefined ? JSON.stringify(opts.body) : '');
-    if (Buffer.isBuffer(body)) body = body.toString('utf8');
-    const headers = { ...(body.length ? { 'content-type': 'application/json' } : {}), ...(opts.headers || {}) };
+    const a = this.apps[app];
+    const headers = { ...(opts.headers || {}) };
+    let body;
+    if (opts.scheme === 'B') {
+      const key = a && a.type === 'RSA2' ? { privateKey: a.privateKey } : { secret: opts.secret || (a ? a.secret : 'no-such-secret') };
+      const f = schemeBForm(app, opts.form || {}, key, { timestamp: opts.timestamp, nonce: opts.nonce });
+      body = opts.raw !== undefined ? String(opts.raw) : f.body;
+      headers['content-type'] = headers['content-type'] || 'application/x-www-form-urlencoded';
+      opts = { ...opts, noAuth: true };
+    } else {
+      body = opts.raw !== undefined ? opts.raw : (opts.body !== undefined ? JSON.stringify(opts.body) : '');
+      if (Buffer.isBuffer(body)) body = body.toString('utf8');
+      if (body.length && !headers['content-type']) headers['content-type'] = 'application/json';
+    }
     if (!opts.noAuth) {
       if (opts.authHeader) {
         headers.authorization = opts.authHeader;
       } else {
-        const secret = opts.secret || (this.apps[app] ? this.apps[app].secret : 'no-such-secret');
-        headers.authorization = authorization({
-          appId: app, secret, method,
+        const sign = {
+          appId: app, method,
           pathAndQuery: opts.signPath || pathAndQuery,
           body: opts.signBody !== undefined ? opts.signBody : body,
           timestamp: opts.timestamp, nonce: opts.nonce,
-        }).header;
+        };
+        headers.authorization = a && a.type === 'RSA2'
+          ? authorizationRsa({ ...sign, privateKey: a.privateKey }).header
+          : authorization({ ...sign, secret: opts.secret || (a ? a.secret : 'no-such-secret') }).header;
       }
     }
     const res = await request({
       port: this.ports.nginx, method, path: pathAndQuery, headers,
       body: body.length || method === 'POST' ? body : undefined, timeoutMs: opts.timeoutMs || 15000,
     });
-    if (this.apps[app]) res.sig = verifyPaygwSignature(this.apps[app].secret, res.headers, res.raw);
+    if (a) res.sig = this.verifyFor(app, res.headers, res.raw);
     return res;
+  }
+
+  // The Paygw-Signature check for app's answers and notifications: its secret (HMAC) or
+  // the gateway's public key (RSA2).
+  verifyFor(app, headers, raw) {
+    const a = this.apps[app];
+    return a.type === 'RSA2'
+      ? verifyPaygwSignatureRsa(this.gatewayPublicKey, headers, raw)
+      : verifyPaygwSignature(a.secret, headers, raw);
+  }
+
+  // A request straight to paygwd's unix socket, as nginx would send it after verifying:
+  // opts.app → X-Paygw-App-Id, opts.headers, opts.body (object → JSON) or opts.raw with
+  // opts.contentType.
+  core(method, pathAndQuery, opts = {}) {
+    const headers = { ...(opts.app !== null ? { 'x-paygw-app-id': opts.app || 'A1' } : {}), ...(opts.headers || {}) };
+    let body;
+    if (opts.raw !== undefined) {
+      body = String(opts.raw);
+      headers['content-type'] = opts.contentType || 'application/x-www-form-urlencoded';
+    } else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] = 'application/json';
+    }
+    return request({ socketPath: this.coreSock, method, path: pathAndQuery, headers, body, timeoutMs: opts.timeoutMs || 15000 });
   }
 
   paymentBody(no, over = {}) {
@@ -382,7 +455,9 @@ class Stack {
     };
   }
 
+  // opts.scheme 'B' sends the order as a signed form instead of JSON
   pay(no, over = {}, opts = {}) {
+    if (opts.scheme === 'B') return this.api('POST', '/v1/payments', { ...opts, form: this.paymentBody(no, over) });
     return this.api('POST', '/v1/payments', { ...opts, body: this.paymentBody(no, over) });
   }
 

@@ -1,7 +1,8 @@
 /*
  * pgw_form.c — scheme B form bodies to the JSON request of the caller API.
  *
- * The body is split on '&' and the first '='; '+' becomes a space and %XX
+ * The body is split on '&' and the first '=' (a name alone has an empty
+ * value, like the front's parser); '+' becomes a space and %XX
  * escapes are decoded by libcurl (curl_easy_unescape) after a strict check
  * that every '%' starts a two-hex-digit escape. A decoded NUL, invalid UTF-8
  * or a repeated name is refused: the JSON request must say exactly what the
@@ -157,12 +158,16 @@ pgw_form_request(const char *body, size_t len, char *app_id_out,
             p = stop + 1;
             continue;
         }
-        if (eq == NULL || eq == p) {
-            snprintf(why, whylen, "form body: every parameter is name=value");
+        if (eq == NULL) {
+            eq = stop;              /* "name" alone: an empty value */
+        }
+        if (eq == p) {
+            snprintf(why, whylen, "form body: a parameter without a name");
             goto failed;
         }
         name = pgw__decode(p, (size_t) (eq - p));
-        value = pgw__decode(eq + 1, (size_t) (stop - eq - 1));
+        value = eq < stop ? pgw__decode(eq + 1, (size_t) (stop - eq - 1))
+                          : pgw__decode("", 0);
         if (name == NULL || value == NULL) {
             snprintf(why, whylen, "form body: malformed %%-escape or NUL");
             curl_free(name);

@@ -569,6 +569,9 @@ ngx_http_paygw_check_scheme_b(ngx_http_request_t *r,
     ctx->ts = ts;
     ctx->auth.timestamp = timestamp->value;
     ctx->auth.nonce = nonce->value;
+    ctx->auth.signature = sign->value;
+
+    /* sorts params: the param pointers above are stale from here on */
 
     if (ngx_http_paygw_form_string_to_sign(r->pool, &params, &sts) != NGX_OK)
     {
@@ -577,7 +580,7 @@ ngx_http_paygw_check_scheme_b(ngx_http_request_t *r,
 
     if (key_type == NGX_HTTP_PAYGW_KEY_RSA2) {
         rc = ngx_http_paygw_rsa_verify(ctx->app->pkey, &sts, 1, 0,
-                                       &sign->value);
+                                       &ctx->auth.signature);
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
         }
@@ -595,9 +598,9 @@ ngx_http_paygw_check_scheme_b(ngx_http_request_t *r,
 
         rc = NGX_DECLINED;
 
-        if (sign->value.len == sizeof(got)) {
+        if (ctx->auth.signature.len == sizeof(got)) {
             for (i = 0; i < sizeof(got); i++) {
-                got[i] = ngx_tolower(sign->value.data[i]);
+                got[i] = ngx_tolower(ctx->auth.signature.data[i]);
             }
 
             if (CRYPTO_memcmp(hex, got, sizeof(got)) == 0) {

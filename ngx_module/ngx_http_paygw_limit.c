@@ -20,8 +20,11 @@
  *     concurrency unit;
  *   - a bucket stores its "theoretical arrival time" together with the
  *     emission interval it was computed with; a different rate (reload,
- *     app override) first rescales the backlog to the new interval, so the
- *     requests already in the bucket are kept and drain at the new rate;
+ *     app override) first rescales the backlog to the new interval and
+ *     stores it, so the requests already in the bucket are kept and drain
+ *     at the new rate from the first request that sees it on (a refusal
+ *     commits no admission, but the rescaled state is the same state in
+ *     new units);
  *   - a bucket is freed only when idle (no backlog): freeing it loses
  *     nothing, so a full zone never lets a request through unlimited;
  *   - a concurrency unit is released exactly once, by a cleanup on the
@@ -681,11 +684,23 @@ ngx_http_paygw_limit_acquire(ngx_http_request_t *r, ngx_shm_zone_t *zone,
             }
 
         } else {
-            tat = bn[n]->tat;
-            if (bn[n]->period != period && bn[n]->period > 0 && tat > now) {
-                tat = now + (int64_t) ((double) (tat - now) * period
-                                       / bn[n]->period);
+            if (bn[n]->period != period) {
+                /*
+                 * a new rate (reload, app override): the requests in the
+                 * bucket drain at it from now on; stored even if this
+                 * request is refused, it is the same state in new units
+                 */
+
+                if (bn[n]->period > 0 && bn[n]->tat > now) {
+                    bn[n]->tat = now
+                                 + (int64_t) ((double) (bn[n]->tat - now)
+                                              * period / bn[n]->period);
+                }
+
+                bn[n]->period = period;
             }
+
+            tat = bn[n]->tat;
         }
 
         if (tat < now) {

@@ -25,11 +25,12 @@ static void pgwctl__usage(FILE *fp)
         "\n"
         "commands:\n"
         "  pay --amount N [--currency CNY] [--method alipay.qr]\n"
+        "      [--scheme A|B]\n"
         "      [--out-trade-no T…] [--subject TEXT] [--notify-url URL]\n"
         "      [--channel NAME] [--expire-seconds N] [--wait SECONDS]\n"
         "                      create a payment, wait for its credential\n"
         "  get OUT_TRADE_NO [--refresh]   show a payment\n"
-        "  close OUT_TRADE_NO             close a payment\n"
+        "  close OUT_TRADE_NO [--scheme A|B]  close a payment\n"
         "  trace OUT_TRADE_NO [--app APP_ID] [--json]\n"
         "                      everything recorded about an order (admin)\n"
         "\n"
@@ -40,6 +41,13 @@ static void pgwctl__usage(FILE *fp)
         "                         (conf/apps.conf)\n"
         "  -s, --secret SECRET    the app secret instead of --apps\n"
         "                         [PAYGW_SECRET]\n"
+        "  -k, --key FILE         an RSA2 app's private key (PEM)\n"
+        "                         [PAYGW_APP_KEY]\n"
+        "  -g, --gateway-key FILE the gateway's RSA public key (PEM): checks\n"
+        "                         answers to RSA2 apps [PAYGW_GATEWAY_PUBKEY]\n"
+        "  -S, --scheme A|B       A: Authorization header, JSON bodies\n"
+        "                         (default); B: POST bodies as signed forms\n"
+        "                         (sign_type HMAC-SHA256 or RSA2; GETs stay A)\n"
         "  -A, --admin-url URL    admin API [PAYGW_ADMIN_URL]\n"
         "                         (http://127.0.0.1:8081)\n"
         "  -T, --token TOKEN      admin bearer token [PAYGW_ADMIN_TOKEN]\n"
@@ -61,6 +69,9 @@ int main(int argc, char **argv)
         {"app", required_argument, NULL, 'a'},
         {"apps", required_argument, NULL, 'F'},
         {"secret", required_argument, NULL, 's'},
+        {"key", required_argument, NULL, 'k'},
+        {"gateway-key", required_argument, NULL, 'g'},
+        {"scheme", required_argument, NULL, 'S'},
         {"admin-url", required_argument, NULL, 'A'},
         {"token", required_argument, NULL, 'T'},
         {"timeout", required_argument, NULL, 't'},
@@ -84,12 +95,15 @@ int main(int argc, char **argv)
         .app_id = pgwctl__env("PAYGW_APP_ID", "A1"),
         .apps_file = pgwctl__env("PAYGW_APPS", "conf/apps.conf"),
         .secret = pgwctl__env("PAYGW_SECRET", NULL),
+        .app_key = pgwctl__env("PAYGW_APP_KEY", NULL),
+        .gateway_key = pgwctl__env("PAYGW_GATEWAY_PUBKEY", NULL),
+        .scheme_b = 0,
         .timeout_s = 30,
         .verbose = 0,
     };
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "+u:a:s:A:T:t:vh", longopts, NULL)) !=
+    while ((ch = getopt_long(argc, argv, "+u:a:s:k:g:S:A:T:t:vh", longopts, NULL)) !=
            -1) {
         switch (ch) {
         case 'u': o.url = optarg; break;
@@ -97,8 +111,24 @@ int main(int argc, char **argv)
         case 'F':
             o.apps_file = optarg;
             o.secret = NULL;
+            o.app_key = NULL;
             break;
-        case 's': o.secret = optarg; break;
+        case 's':
+            o.secret = optarg;
+            o.app_key = NULL;
+            break;
+        case 'k':
+            o.app_key = optarg;
+            o.secret = NULL;
+            break;
+        case 'g': o.gateway_key = optarg; break;
+        case 'S':
+            o.scheme_b = pgwctl_parse_scheme(optarg);
+            if (o.scheme_b < 0) {
+                fprintf(stderr, "paygwctl: --scheme must be A or B\n");
+                return PGWCTL_EXIT_USAGE;
+            }
+            break;
         case 'A': o.admin_url = optarg; break;
         case 'T': o.admin_token = optarg; break;
         case 't': {

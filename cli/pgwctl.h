@@ -6,6 +6,7 @@
 #define PGWCTL_H
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "pgwctl_http.h"
 
@@ -18,22 +19,34 @@ struct pgwctl_opts {
     const char *app_id;      /* PAYGW_APP_ID */
     const char *apps_file;   /* PAYGW_APPS */
     const char *secret;      /* -s / PAYGW_SECRET, borrowed */
+    const char *app_key;     /* --key / PAYGW_APP_KEY: RSA2 private key */
+    const char *gateway_key; /* --gateway-key / PAYGW_GATEWAY_PUBKEY */
+    int scheme_b;            /* --scheme B: POST bodies as signed forms */
     long timeout_s;
     int verbose;
 };
 
-/* A signed caller-API session: the options plus the app's secret. */
+/* A signed caller-API session: the options plus the app's key. */
 struct pgwctl_caller {
     const struct pgwctl_opts *opts; /* borrowed */
-    char *secret;                   /* owned, wiped on close */
+    int key_type;                   /* enum pgwctl_key_type */
+    char *secret;                   /* HMAC apps: owned, wiped on close */
+    EVP_PKEY *app_key;              /* RSA2 apps: owned */
+    EVP_PKEY *gateway_key;          /* RSA2 apps: owned, checks answers */
+    int scheme_b;
     char *base_path;                /* path part of opts->url, owned */
 };
 
 int pgwctl_caller_open(struct pgwctl_caller *c, const struct pgwctl_opts *o);
 void pgwctl_caller_close(struct pgwctl_caller *c);
 
+/* Parses "--scheme A|B" values; returns 0 (A), 1 (B) or -1. */
+int pgwctl_parse_scheme(const char *v);
+
 /* Signs and sends METHOD path_query (body may be NULL), verifies the
- * response signature and prints what happened.  *json receives the parsed
+ * response signature and prints what happened.  With scheme B a POST body
+ * (a JSON object) goes as a signed form; GETs are always scheme A (scheme B
+ * is a form body).  *json receives the parsed
  * body (new reference, NULL if not JSON).  Returns 0 for a 2xx response
  * with a valid signature, 1 otherwise (the reason is printed). */
 int pgwctl_caller_call(struct pgwctl_caller *c, const char *method,

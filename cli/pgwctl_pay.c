@@ -7,6 +7,8 @@
  *          GET /v1/payments/{out_trade_no}
  *   get    GET /v1/payments/{out_trade_no}[?refresh=true]
  *   close  POST /v1/payments/{out_trade_no}/close
+ *
+ * pay and close also take --scheme A|B (as the global option does).
  */
 #include "pgwctl.h"
 
@@ -155,7 +157,7 @@ static void pgwctl__pay_usage(void)
             "         [--currency CNY] [--method alipay.qr] "
             "[--out-trade-no T...]\n"
             "         [--subject TEXT] [--notify-url URL] [--channel NAME]\n"
-            "         [--expire-seconds N] [--wait SECONDS]\n");
+            "         [--expire-seconds N] [--wait SECONDS] [--scheme A|B]\n");
 }
 
 int pgwctl_cmd_pay(const struct pgwctl_opts *o, int argc, char **argv)
@@ -170,9 +172,11 @@ int pgwctl_cmd_pay(const struct pgwctl_opts *o, int argc, char **argv)
         {"channel", required_argument, NULL, 'C'},
         {"expire-seconds", required_argument, NULL, 'e'},
         {"wait", required_argument, NULL, 'w'},
+        {"scheme", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    struct pgwctl_opts mine = *o;
     long amount = -1, expire = -1, wait_s = 30;
     const char *currency = "CNY", *method = "alipay.qr", *subject = NULL;
     const char *notify = NULL, *channel = NULL, *trade_no = NULL;
@@ -201,6 +205,13 @@ int pgwctl_cmd_pay(const struct pgwctl_opts *o, int argc, char **argv)
         case 'w':
             if (pgwctl__parse_long(optarg, "--wait", 0, 3600, &wait_s) != 0)
                 return PGWCTL_EXIT_USAGE;
+            break;
+        case 'S':
+            mine.scheme_b = pgwctl_parse_scheme(optarg);
+            if (mine.scheme_b < 0) {
+                fprintf(stderr, "paygwctl: --scheme must be A or B\n");
+                return PGWCTL_EXIT_USAGE;
+            }
             break;
         default:
             pgwctl__pay_usage();
@@ -244,14 +255,14 @@ int pgwctl_cmd_pay(const struct pgwctl_opts *o, int argc, char **argv)
     }
 
     struct pgwctl_caller c;
-    if (pgwctl_caller_open(&c, o) != 0) {
+    if (pgwctl_caller_open(&c, &mine) != 0) {
         free(body);
         return PGWCTL_EXIT_FAIL;
     }
 
     struct pgwctl_response res;
     json_t *v = NULL;
-    int rc = pgwctl_caller_call(&c, "POST", "/v1/payments", body, o->timeout_s,
+    int rc = pgwctl_caller_call(&c, "POST", "/v1/payments", body, mine.timeout_s,
                                 &res, &v);
     free(body);
 
@@ -312,26 +323,42 @@ int pgwctl_cmd_get(const struct pgwctl_opts *o, int argc, char **argv)
 
 int pgwctl_cmd_close(const struct pgwctl_opts *o, int argc, char **argv)
 {
-    if (argc != 2 || argv[1][0] == '-' || strlen(argv[1]) > 128) {
+    static const struct option longopts[] = {
+        {"scheme", required_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct pgwctl_opts mine = *o;
+    int ch;
+
+    optind = 0; /* full getopt reset: the global parse used "+" */
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (ch != 'S' || (mine.scheme_b = pgwctl_parse_scheme(optarg)) < 0) {
+            fprintf(stderr, "usage: paygwctl [global options] close "
+                            "OUT_TRADE_NO [--scheme A|B]\n");
+            return PGWCTL_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc || strlen(argv[optind]) > 128) {
         fprintf(stderr, "usage: paygwctl [global options] close "
-                        "OUT_TRADE_NO\n");
+                        "OUT_TRADE_NO [--scheme A|B]\n");
         return PGWCTL_EXIT_USAGE;
     }
 
     char path[512];
-    char *esc = pgwctl_url_escape(argv[1]);
+    char *esc = pgwctl_url_escape(argv[optind]);
     if (esc == NULL)
         return PGWCTL_EXIT_FAIL;
     snprintf(path, sizeof(path), "/v1/payments/%s/close", esc);
     free(esc);
 
     struct pgwctl_caller c;
-    if (pgwctl_caller_open(&c, o) != 0)
+    if (pgwctl_caller_open(&c, &mine) != 0)
         return PGWCTL_EXIT_FAIL;
 
     struct pgwctl_response res;
     json_t *v = NULL;
-    int rc = pgwctl_caller_call(&c, "POST", path, "{}", o->timeout_s, &res,
+    int rc = pgwctl_caller_call(&c, "POST", path, "{}", mine.timeout_s, &res,
                                 &v);
     if (v != NULL)
         pgwctl_print_json(v, 2);

@@ -16,7 +16,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 
-const { Gateway, REPO, SECRETS } = require('../../ngx_module/t/harness');
+const { Gateway, REPO, SECRETS, KEYS } = require('../../ngx_module/t/harness');
 
 const TOKEN = 'admin-tok';
 
@@ -40,7 +40,41 @@ function ctlPath() {
 // ---- mock paygwd behind nginx ----
 
 const orders = new Map();
+const closes = [];
 let voucherPolls = 0;
+
+// Independent checks (node:crypto) of what paygwctl signed, as the mock core
+// sees it behind nginx.
+function formStringToSign(params) {
+  return [...params.keys()].filter((k) => k !== 'sign' && params.get(k) !== '')
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    .map((k) => `${k}=${params.get(k)}`).join('&');
+}
+
+function formSignatureOk(params) {
+  const sts = formStringToSign(params);
+  const sign = params.get('sign') || '';
+  if (params.get('sign_type') === 'RSA2') {
+    return crypto.verify('sha256', Buffer.from(sts), KEYS[params.get('app_id')].publicKey,
+      Buffer.from(sign, 'base64'));
+  }
+  const secret = SECRETS[params.get('app_id')];
+  const want = crypto.createHmac('sha256', secret).update(`${sts}&key=${secret}`).digest('hex').toUpperCase();
+  return sign === want;
+}
+
+// PAYGW-SHA256-RSA2048 app_id="…",timestamp="…",nonce="…",signature="…"
+function rsaAuthOk(req, body) {
+  const h = req.headers.authorization || '';
+  const m = h.match(/^PAYGW-SHA256-RSA2048 app_id="([^"]+)",timestamp="(\d+)",nonce="([^"]+)",signature="([^"]+)"$/);
+  if (!m) return false;
+  const sts = Buffer.concat([Buffer.from(`${req.method}\n${req.url}\n${m[2]}\n${m[3]}\n`), body, Buffer.from('\n')]);
+  return crypto.verify('sha256', sts, KEYS[m[1]].publicKey, Buffer.from(m[4], 'base64'));
+}
+
+function isForm(req) {
+  return /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] || '');
+}
 
 function json(res, status, obj) {
   res.writeHead(status, { 'Content-Type': 'application/json' });
@@ -53,9 +87,19 @@ function core(req, res, body) {
   const u = new URL(req.url, 'http://x');
   let m;
   if (req.method === 'POST' && u.pathname === '/v1/payments') {
-    const o = JSON.parse(body.toString());
+    let o;
+    const seen = { contentType: req.headers['content-type'], authorization: req.headers.authorization };
+    if (isForm(req)) {
+      const params = new URLSearchParams(body.toString());
+      seen.params = Object.fromEntries(params);
+      seen.formSignatureOk = formSignatureOk(params);
+      o = { ...seen.params, amount: Number(seen.params.amount) };
+    } else {
+      o = JSON.parse(body.toString());
+      if ((req.headers.authorization || '').startsWith('PAYGW-SHA256-RSA2048')) seen.rsaAuthOk = rsaAuthOk(req, body);
+    }
     const vid = `V${orders.size + 1}`;
-    orders.set(o.out_trade_no, { ...o, app, voucher_id: vid, status: 'PROCESSING' });
+    orders.set(o.out_trade_no, { ...o, app, voucher_id: vid, status: 'PROCESSING', seen });
     json(res, 202, { voucher_id: vid, out_trade_no: o.out_trade_no, status: 'ACCEPTED' });
   } else if (req.method === 'GET' && (m = u.pathname.match(/^\/v1\/vouchers\/([^/]+)$/))) {
     assert.equal(u.searchParams.get('wait_ms'), '5000');
@@ -81,7 +125,13 @@ function core(req, res, body) {
   } else if (req.method === 'POST' && (m = u.pathname.match(/^\/v1\/payments\/([^/]+)\/close$/))) {
     const o = orders.get(decodeURIComponent(m[1]));
     if (!o) { json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such payment' } }); return; }
-    assert.equal(body.toString(), '{}');
+    if (isForm(req)) {
+      const params = new URLSearchParams(body.toString());
+      closes.push({ params: Object.fromEntries(params), ok: formSignatureOk(params) });
+    } else {
+      assert.equal(body.toString(), '{}');
+      closes.push({ json: true });
+    }
     o.status = 'CLOSED';
     json(res, 200, { out_trade_no: o.out_trade_no, status: 'CLOSED' });
   } else {
@@ -138,6 +188,9 @@ const gw = new Gateway({ handler: core });
 let adminSrv;
 let forgeSrv;
 let ctl;
+let keyDir;
+let r3Key;
+let gwPub;
 
 function listen(handler) {
   return new Promise((resolve) => {
@@ -148,6 +201,11 @@ function listen(handler) {
 
 before(async () => {
   ctl = ctlPath();
+  keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'paygwctl-keys-'));
+  r3Key = path.join(keyDir, 'r3_private.pem');
+  gwPub = path.join(keyDir, 'gateway_public.pem');
+  fs.writeFileSync(r3Key, KEYS.R3.privateKey, { mode: 0o600 });
+  fs.writeFileSync(gwPub, KEYS.gateway.publicKey);
   await gw.start();
   adminSrv = await listen(admin);
   forgeSrv = await listen(forger);
@@ -157,6 +215,7 @@ after(async () => {
   await gw.stop();
   adminSrv.close();
   forgeSrv.close();
+  fs.rmSync(keyDir, { recursive: true, force: true });
 });
 
 function run(args, env = {}) {
@@ -222,9 +281,15 @@ test('gateway refusals are reported with their code and a failure status', async
   let r = await run(['-s', 'wrong-secret', 'get', 'T-PAY-1']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /error SIGNATURE_INVALID/);
-  r = await run(['-a', 'ZZ', '-s', 'x', 'get', 'T-PAY-1']);
+  // an unknown app's refusal is signed with the gateway key: not checkable with a
+  // secret, verified with --gateway-key
+  r = await run(['-a', 'ZZ', '-s', 'x0123456789abcdef', 'get', 'T-PAY-1']);
   assert.equal(r.code, 1);
-  assert.match(r.stdout, /response NOT signed/);
+  assert.match(r.stdout, /HTTP 401 \(response signature INVALID\)/);
+  assert.match(r.stderr, /error APP_UNKNOWN/);
+  r = await run(['-a', 'ZZ', '-s', 'x0123456789abcdef', '--gateway-key', gwPub, 'get', 'T-PAY-1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /HTTP 401 \(response signature verified with the gateway key\)/);
   assert.match(r.stderr, /error APP_UNKNOWN/);
 });
 
@@ -247,11 +312,100 @@ test('apps file problems are explained', async () => {
   fs.writeFileSync(bad, 'A1 HMAC-SHA256 s3cr3t-for-app-A1\nB2 HMAC-SHA256\n');
   r = await run(['--apps', bad, 'get', 'T1']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /bad-apps\.conf:2: missing secret/);
+  assert.match(r.stderr, /bad-apps\.conf:2: missing key after key_type/);
   fs.writeFileSync(bad, 'A1 HMAC-SHA256 short\n');
   r = await run(['--apps', bad, 'get', 'T1']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /bad-apps\.conf:1: secret must be 16 to 255 bytes/);
+  // apps file v2: options are checked, RSA2 keys must load
+  fs.writeFileSync(bad, 'A1 HMAC-SHA256 s3cr3t-for-app-A1 apis=* rate=200r/s burst=50\nB2 HMAC-SHA256 an0ther-secret-B2 rate=fast\n');
+  r = await run(['--apps', bad, 'get', 'T1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /bad-apps\.conf:2: rate=fast: rate: Nr\/s, Nr\/m or off/);
+  fs.writeFileSync(bad, 'A1 HMAC-SHA256 s3cr3t-for-app-A1 concurrency=20 concurrency=30\n');
+  r = await run(['--apps', bad, 'get', 'T1']);
+  assert.match(r.stderr, /bad-apps\.conf:1: concurrency=30: option given twice/);
+  fs.writeFileSync(bad, 'A1 HMAC-SHA256 s3cr3t-for-app-A1\nR9 RSA2 keys/nope.pem\n');
+  r = await run(['--apps', bad, 'get', 'T1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /bad-apps\.conf:2: cannot open .*keys\/nope\.pem/);
+  fs.writeFileSync(bad, 'A1 HMAC-SHA256 s3cr3t-for-app-A1\nR9 RSA2 gateway_key.pem\n');
+  r = await run(['--apps', bad, 'get', 'T1']);
+  assert.match(r.stderr, /bad-apps\.conf:2: .*gateway_key\.pem is not a PEM public key/);
+  fs.writeFileSync(bad, 'A1 MD5 s3cr3t-for-app-A1\n');
+  r = await run(['--apps', bad, 'get', 'T1']);
+  assert.match(r.stderr, /bad-apps\.conf:1: unsupported key_type/);
+});
+
+test('pay --scheme B (HMAC-SHA256): a signed form the front and node:crypto accept', async () => {
+  const r = await run(['pay', '--scheme', 'B', '--amount', '1000', '--out-trade-no', 'T-B-1',
+    '--subject', 'Order + & = ü%', '--notify-url', 'http://127.0.0.1:9000/notify?a=1&b=2', '--wait', '5']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /POST \/v1\/payments -> HTTP 202 \(response signature verified\)/);
+  assert.match(r.stdout, /GET \/v1\/payments\/T-B-1 -> HTTP 200 \(response signature verified\)/);
+  const o = orders.get('T-B-1');
+  assert.equal(o.app, 'A1');
+  assert.match(o.seen.contentType, /^application\/x-www-form-urlencoded/);
+  assert.equal(o.seen.authorization, undefined, 'scheme B carries no Authorization header');
+  assert.ok(o.seen.formSignatureOk, `form signature: ${JSON.stringify(o.seen.params)}`);
+  const p = o.seen.params;
+  assert.equal(p.app_id, 'A1');
+  assert.equal(p.sign_type, 'HMAC-SHA256');
+  assert.match(p.sign, /^[0-9A-F]{64}$/);
+  assert.match(p.nonce_str, /^[0-9a-f]{32}$/);
+  assert.ok(Math.abs(Number(p.timestamp) - Date.now() / 1000) < 60);
+  assert.equal(p.amount, '1000');
+  assert.equal(p.subject, 'Order + & = ü%');
+  assert.equal(p.notify_url, 'http://127.0.0.1:9000/notify?a=1&b=2');
+
+  // close --scheme B: a form with only the signature parameters
+  const c = await run(['close', 'T-B-1', '--scheme', 'B']);
+  assert.equal(c.code, 0, c.stderr + c.stdout);
+  const last = closes[closes.length - 1];
+  assert.ok(last.params && last.ok, JSON.stringify(last));
+  assert.deepEqual(Object.keys(last.params).sort(), ['app_id', 'nonce_str', 'sign', 'sign_type', 'timestamp']);
+});
+
+test('RSA2 app: scheme A as PAYGW-SHA256-RSA2048, answers checked with the gateway public key', async () => {
+  const r = await run(['-a', 'R3', '--key', r3Key, '--gateway-key', gwPub, 'pay', '--amount', '7',
+    '--out-trade-no', 'T-R-1', '--wait', '5']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /POST \/v1\/payments -> HTTP 202 \(response signature verified\)/);
+  assert.match(r.stdout, /payment T-R-1: status PROCESSING/);
+  const o = orders.get('T-R-1');
+  assert.equal(o.app, 'R3');
+  assert.match(o.seen.authorization, /^PAYGW-SHA256-RSA2048 app_id="R3",/);
+  assert.equal(o.seen.rsaAuthOk, true, 'node:crypto verifies the RSA signature with R3\'s public key');
+
+  // the same from the environment, and scheme B with sign_type RSA2
+  const b = await run(['pay', '--scheme', 'B', '--amount', '8', '--out-trade-no', 'T-R-2', '--wait', '5'],
+    { PAYGW_APP_ID: 'R3', PAYGW_APP_KEY: r3Key, PAYGW_GATEWAY_PUBKEY: gwPub });
+  assert.equal(b.code, 0, b.stderr + b.stdout);
+  const o2 = orders.get('T-R-2');
+  assert.equal(o2.seen.params.sign_type, 'RSA2');
+  assert.ok(o2.seen.formSignatureOk, 'node:crypto verifies the form\'s RSA2 sign');
+  assert.equal(Buffer.from(o2.seen.params.sign, 'base64').length, 256);
+});
+
+test('RSA2 app: missing or wrong keys are explained and answers are not trusted', async () => {
+  let r = await run(['-a', 'R3', 'get', 'T-R-1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /app "R3" is an RSA2 app: give its private key with --key FILE/);
+  r = await run(['-a', 'R3', '--key', r3Key, 'get', 'T-R-1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--gateway-key FILE/);
+  r = await run(['-a', 'R3', '--key', gwPub, '--gateway-key', gwPub, 'get', 'T-R-1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--key: .*is not a PEM private key/);
+  // the app's own public key is not the gateway's: the answer is not trusted
+  const r3Pub = path.join(keyDir, 'r3_public.pem');
+  fs.writeFileSync(r3Pub, KEYS.R3.publicKey);
+  r = await run(['-a', 'R3', '--key', r3Key, '--gateway-key', r3Pub, 'get', 'T-R-1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /HTTP 200 \(response signature INVALID\)/);
+  assert.match(r.stderr, /not trusting this response/);
+  r = await run(['--scheme', 'C', 'get', 'T1']);
+  assert.equal(r.code, 2);
 });
 
 test('trace prints transitions, attempts and masked messages; --json is raw', async () => {

@@ -1,10 +1,11 @@
 -- post.lua — wrk script for bench/front: POST /v1/payments with pre-signed
 -- scheme-B form bodies, each sent at most once per run.
 --
--- BODIES=<prefix>: thread k reads <prefix>.t<k> (gen_bodies.js writes one
--- file per wrk thread, so threads never share a body). When a thread runs
--- out it starts over and counts a wrap; run.sh treats wraps > 0 as an
--- invalid run for the verifying variants (a wrapped body is a replay).
+-- BODIES=<prefix>: thread k reads <prefix>.t<k>, one body per request, in
+-- order (gen_bodies.js writes one file per wrk thread, so threads never
+-- share a body). When a thread runs out it starts over and counts a wrap;
+-- run.sh treats wraps > 0 as an invalid run for the verifying variants (a
+-- wrapped body is a replay).
 -- done() prints one machine-readable line:
 --   RESULT requests=N duration_us=N rps=N p50_us=N p99_us=N non2xx=N
 --          errors=N wraps=N
@@ -18,35 +19,37 @@ function setup(thread)
     table.insert(threads, thread)
 end
 
-local bodies, n, i
+local f
 wraps = 0  -- global: done() reads it through thread:get
 local path = "/v1/payments"
 local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 
+-- the file is read line by line as requests go (buffered stdio), so no
+-- thread spends the first part of the run loading bodies while another one
+-- already sends (wrk starts its clock only after every thread's init)
 function init(args)
     local prefix = os.getenv("BODIES")
     if not prefix then
         error("BODIES is not set")
     end
     local file = prefix .. ".t" .. tid
-    bodies, n, i, wraps = {}, 0, 0, 0
-    for line in io.lines(file) do
-        n = n + 1
-        bodies[n] = line
-    end
-    if n == 0 then
+    f = assert(io.open(file, "r"))
+    f:setvbuf("full", 1048576)
+    if not f:read("*l") then
         error("no bodies in " .. file)
     end
+    f:seek("set", 0)
     path = os.getenv("URL_PATH") or path
 end
 
 function request()
-    i = i + 1
-    if i > n then
-        i = 1
+    local body = f:read("*l")
+    if not body then
         wraps = wraps + 1
+        f:seek("set", 0)
+        body = f:read("*l")
     end
-    return wrk.format("POST", path, headers, bodies[i])
+    return wrk.format("POST", path, headers, body)
 end
 
 function done(summary, latency, requests)

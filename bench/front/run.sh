@@ -45,6 +45,7 @@ BODY_HEADROOM=${BODY_HEADROOM:-1.6}
 LUA_MOD=${LUA_MOD:-/usr/lib/nginx/modules/ngx_http_lua_module.so}
 NDK_MOD=${NDK_MOD:-/usr/lib/nginx/modules/ndk_http_module.so}
 CLK_TCK=$(getconf CLK_TCK)
+NCPU=$(nproc)
 
 # generous limits: nothing may be rejected, but every check still runs
 RATE=1000000
@@ -282,28 +283,42 @@ cpu_ticks() {   # utime + stime of the variant's workers, in clock ticks
     echo "$t"
 }
 
+box_ticks() {    # all CPUs' busy time (user nice system irq softirq steal)
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+child_secs() {   # user+sys of this shell's waited-for children (wrk), seconds
+    times >"$work/times"   # a builtin in this shell: $(times) would ask a fresh subshell
+    awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } print t }' "$work/times"
+}
+
 # ---- one wrk run -------------------------------------------------------
 
 # run_wrk <variant> <seconds> <bodies prefix> <label> -> appends a line to results
 run_wrk() {
-    local v=$1 secs=$2 bodies=$3 label=$4 out t0 t1 line
+    local v=$1 secs=$2 bodies=$3 label=$4 out t0 t1 s0 s1 c0 c1 w0 w1 line
     out="$work/wrk-$label-$v.txt"
-    t0=$(cpu_ticks "$v")
+    t0=$(cpu_ticks "$v"); s0=$(box_ticks); child_secs >"$work/c0"; w0=$(date +%s.%N)
     if ! BODIES=$bodies timeout $((secs + 60)) wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --latency \
             -s "$here/post.lua" "http://127.0.0.1:$(eval echo "\$PORT_$v")/v1/payments" >"$out" 2>&1; then
         cat "$out" >&2
         die "wrk failed for $(name_of "$v") ($label)"
     fi
-    t1=$(cpu_ticks "$v")
+    t1=$(cpu_ticks "$v"); s1=$(box_ticks); child_secs >"$work/c1"; w1=$(date +%s.%N)
+    c0=$(cat "$work/c0"); c1=$(cat "$work/c1")
     line=$(grep '^RESULT ' "$out") || { cat "$out" >&2; die "no RESULT line from wrk ($label, $(name_of "$v"))"; }
     # RESULT requests=N duration_us=N rps=N p50_us=N p99_us=N non2xx=N errors=N wraps=N
     eval "$(echo "${line#RESULT }" | tr ' ' '\n' | sed 's/^/R_/')"
-    local cpu_us
+    local cpu_us other
     cpu_us=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$R_requests" 'BEGIN { printf "%.2f", n ? d * 1e6 / hz / n : 0 }')
-    printf '  %-6s %-10s %9.0f req/s  p50 %6.3f ms  p99 %6.3f ms  cpu %6.2f us/req  requests=%d non2xx=%d errors=%d reused=%d\n' \
+    # CPU used on the box by anything but these workers and wrk, in % of all CPUs
+    other=$(awk -v box=$((s1 - s0)) -v srv=$((t1 - t0)) -v c0="$c0" -v c1="$c1" -v hz="$CLK_TCK" \
+            -v w0="$w0" -v w1="$w1" -v ncpu="$NCPU" \
+            'BEGIN { o = (box - srv) / hz - (c1 - c0); if (o < 0) o = 0; printf "%.0f", 100 * o / ((w1 - w0) * ncpu) }')
+    printf '  %-6s %-10s %9.0f req/s  p50 %6.3f ms  p99 %7.3f ms  cpu %6.2f us/req  requests=%d non2xx=%d errors=%d reused=%d other-load=%s%%%s\n' \
         "$label" "$(name_of "$v")" "$R_rps" "$(awk -v x="$R_p50_us" 'BEGIN{print x/1000}')" \
         "$(awk -v x="$R_p99_us" 'BEGIN{print x/1000}')" "$cpu_us" "$R_requests" "$R_non2xx" "$R_errors" \
-        "$([ "$v" = a ] && echo 0 || echo "$R_wraps")"
+        "$([ "$v" = a ] && echo 0 || echo "$R_wraps")" "$other" "$([ "$other" -ge 10 ] && echo '  (busy box: noisy run)')"
     if [ "$R_non2xx" -ne 0 ] || [ "$R_errors" -ne 0 ]; then
         grep -h -m 5 -E 'error|warn' "$work/$v/error.log" >&2 || true
         die "INVALID run: $(name_of "$v") ($label) had $R_non2xx non-2xx answers and $R_errors socket errors"
@@ -312,7 +327,7 @@ run_wrk() {
         die "INVALID run: $(name_of "$v") ($label) ran out of fresh bodies and reused some (raise BODY_HEADROOM)"
     fi
     LAST_RPS=$R_rps
-    printf '%s %s %s %s %s %s %s\n' "$label" "$v" "$R_rps" "$R_p50_us" "$R_p99_us" "$cpu_us" "$R_requests" >>"$work/results"
+    printf '%s %s %s %s %s %s %s %s\n' "$label" "$v" "$R_rps" "$R_p50_us" "$R_p99_us" "$cpu_us" "$R_requests" "$other" >>"$work/results"
 }
 
 gen() {   # gen <n> <prefix> <tag>: THREADS files, one generator process each

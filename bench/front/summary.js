@@ -2,7 +2,10 @@
 // summary.js — the table and verdict of `make bench-front`.
 //
 //   node summary.js <results file> "<variants>"
-// results: one line per measured run: label variant rps p50_us p99_us cpu_us requests
+// results: one line per measured run:
+//   label variant rps p50_us p99_us cpu_us requests other_load_pct
+// (other load: CPU the box spent on anything but that variant's workers
+// and wrk during the run, in % of all CPUs; a busy box makes a noisy run)
 // Each figure is the median over the rounds, [min–max] beside it.
 // Targets (issue): ours >= 2x peer req/s; ours >= 40 % of return-200 req/s;
 // ours server CPU <= 25 us/req; ours p50 <= 1.5x return-200 p50.
@@ -23,8 +26,9 @@ const runs = {};
 for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     const f = line.trim().split(/\s+/);
     if (f.length < 7) continue;
-    const [, v, rps, p50, p99, cpu, req] = f;
-    (runs[v] = runs[v] || []).push({ rps: +rps, p50: +p50 / 1000, p99: +p99 / 1000, cpu: +cpu, req: +req });
+    const [, v, rps, p50, p99, cpu, req, other] = f;
+    (runs[v] = runs[v] || []).push({ rps: +rps, p50: +p50 / 1000, p99: +p99 / 1000, cpu: +cpu, req: +req,
+        other: other === undefined ? 0 : +other });
 }
 
 function median(xs) {
@@ -40,7 +44,8 @@ function stat(v, k) {
 
 const S = {};
 for (const v of variants) {
-    S[v] = { rps: stat(v, 'rps'), p50: stat(v, 'p50'), p99: stat(v, 'p99'), cpu: stat(v, 'cpu') };
+    S[v] = { rps: stat(v, 'rps'), p50: stat(v, 'p50'), p99: stat(v, 'p99'), cpu: stat(v, 'cpu'),
+        other: stat(v, 'other') };
 }
 
 const fmtRange = (s, d, unit) => (s
@@ -48,7 +53,8 @@ const fmtRange = (s, d, unit) => (s
     : 'n/a');
 const pad = (x, n) => String(x).padEnd(n);
 
-const rows = [['variant', 'req/s median [min–max]', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'runs']];
+const rows = [['variant', 'req/s median [min–max]', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'runs',
+    'other load (max)']];
 for (const v of variants) {
     const s = S[v];
     rows.push([
@@ -58,6 +64,7 @@ for (const v of variants) {
         fmtRange(s.p99, 3, ''),
         fmtRange(s.cpu, 1, ''),
         s.rps ? String(s.rps.n) : '0',
+        s.other ? `${s.other.max.toFixed(0)} %` : 'n/a',
     ]);
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

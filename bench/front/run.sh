@@ -26,6 +26,8 @@
 #   BENCH_MOD_DIR (/tmp/bench-mod: where the module is built otherwise),
 #   NONCE_ZONE (512m, both sides), BODY_HEADROOM (1.6: bodies per run =
 #   headroom x warm-up req/s x DURATION), KEEP=1 keeps the work directory.
+# Exit status: 0 all targets met, 3 a target missed, 1 invalid run or error.
+# See README.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

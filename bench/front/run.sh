@@ -24,7 +24,7 @@
 #   VARIANTS ("a b c"), THREADS (2), CONNS (64), NGINX (/usr/sbin/nginx),
 #   NGINX_SRC (/usr/share/nginx/src), PAYGW_MODULE (a built .so to use),
 #   BENCH_MOD_DIR (/tmp/bench-mod: where the module is built otherwise),
-#   NONCE_ZONE (512m, both sides), BODY_HEADROOM (1.6: bodies per run =
+#   NONCE_ZONE (both sides; >= 512m, sized for the run), BODY_HEADROOM (1.6: bodies per run =
 #   headroom x warm-up req/s x DURATION), KEEP=1 keeps the work directory.
 # Exit status: 0 all targets met, 3 a target missed, 1 invalid run or error.
 # See README.md.
@@ -42,7 +42,9 @@ CONNS=${CONNS:-64}
 NGINX=${NGINX:-/usr/sbin/nginx}
 NGINX_SRC=${NGINX_SRC:-/usr/share/nginx/src}
 BENCH_MOD_DIR=${BENCH_MOD_DIR:-/tmp/bench-mod}
-NONCE_ZONE=${NONCE_ZONE:-512m}
+# room for every nonce of the whole bench at up to 100k req/s (~160 B each)
+NONCE_ZONE=${NONCE_ZONE:-$(awk -v w="${WARMUP:-2}" -v r="${ROUNDS:-3}" -v d="${DURATION:-8}" \
+    'BEGIN { m = int(100000 * (w + r * d + 2) * 160 / 1048576) + 64; if (m < 512) m = 512; printf "%dm", m }')}
 BODY_HEADROOM=${BODY_HEADROOM:-1.6}
 LUA_MOD=${LUA_MOD:-/usr/lib/nginx/modules/ngx_http_lua_module.so}
 NDK_MOD=${NDK_MOD:-/usr/lib/nginx/modules/ndk_http_module.so}

@@ -392,6 +392,8 @@ pgw__accept_done(void *arg, int rc, int failed_stmt)
             pgw_order_clear(&o);
             pgw__answer_existing(a->d, a->req, a->app_id, a->out_trade_no,
                                  a->hash);
+        } else if (lrc != PGW_NOTFOUND) {
+            pgw_http_error(a->req, 503, "CORE_UNAVAILABLE", "store read failed");
         } else {
             /* no twin: the voucher id is taken by another order (an edge or
              * core minting collision); nothing of this order was stored */

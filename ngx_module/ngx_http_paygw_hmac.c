@@ -3,9 +3,9 @@
  * HMAC-SHA256 signatures with OpenSSL 3 EVP_MAC.
  *
  * Each app gets one keyed EVP_MAC_CTX at configuration time; a signature
- * duplicates that template, feeds the parts each followed by "\n" (the
- * SPEC 3.1 string-to-sign layout) and base64-encodes the 32-byte MAC.
- * The secret itself is kept nowhere else.
+ * restarts it (same key), feeds the parts, each followed by "\n" in the
+ * scheme A layout, and base64-encodes the 32-byte MAC.  Besides the
+ * context, only the apps file's scheme B copy holds the secret.
  */
 
 
@@ -64,38 +64,38 @@ ngx_http_paygw_hmac_raw(ngx_http_paygw_app_t *app, ngx_str_t *parts,
     ngx_uint_t nparts, ngx_uint_t newlines, u_char *md)
 {
     size_t        mdlen;
-    ngx_int_t     rc;
     ngx_uint_t    i;
     EVP_MAC_CTX  *ctx;
 
-    ctx = EVP_MAC_CTX_dup(app->mac);
-    if (ctx == NULL) {
+    /*
+     * The app's keyed context is reused: a worker is single-threaded and
+     * owns its copy of the configuration, and EVP_MAC_init() with no key
+     * restarts HMAC with the key it holds (no allocation per request).
+     */
+
+    ctx = app->mac;
+
+    if (!EVP_MAC_init(ctx, NULL, 0, NULL)) {
         return NGX_ERROR;
     }
 
-    rc = NGX_ERROR;
-
     for (i = 0; i < nparts; i++) {
         if (!EVP_MAC_update(ctx, parts[i].data, parts[i].len)) {
-            goto done;
+            return NGX_ERROR;
         }
 
         if (newlines && !EVP_MAC_update(ctx, (u_char *) "\n", 1)) {
-            goto done;
+            return NGX_ERROR;
         }
     }
 
-    if (EVP_MAC_final(ctx, md, &mdlen, NGX_HTTP_PAYGW_MAC_LEN)
-        && mdlen == NGX_HTTP_PAYGW_MAC_LEN)
+    if (!EVP_MAC_final(ctx, md, &mdlen, NGX_HTTP_PAYGW_MAC_LEN)
+        || mdlen != NGX_HTTP_PAYGW_MAC_LEN)
     {
-        rc = NGX_OK;
+        return NGX_ERROR;
     }
 
-done:
-
-    EVP_MAC_CTX_free(ctx);
-
-    return rc;
+    return NGX_OK;
 }
 
 
@@ -130,18 +130,41 @@ ngx_http_paygw_hmac_sign(ngx_http_paygw_app_t *app, ngx_str_t *parts,
 }
 
 
-/* Writes NGX_HTTP_PAYGW_NONCE_LEN random hex digits into hex. */
+/*
+ * Writes NGX_HTTP_PAYGW_NONCE_LEN hex digits into hex: 8 random digits
+ * drawn once per process, then a per-process counter.  A response nonce
+ * must be unique, not secret; this keeps RAND_bytes() (and its lock) off
+ * the per-response path.
+ */
 
 ngx_int_t
 ngx_http_paygw_nonce(u_char *hex)
 {
-    u_char  raw[NGX_HTTP_PAYGW_NONCE_LEN / 2];
+    u_char            raw[4];
 
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        return NGX_ERROR;
+    static uint32_t   counter;
+    static ngx_pid_t  owner;
+    static u_char     prefix[8];
+
+    if (owner != ngx_pid || counter == 0xffffffff) {
+        if (RAND_bytes(raw, sizeof(raw)) != 1) {
+            return NGX_ERROR;
+        }
+
+        ngx_hex_dump(prefix, raw, sizeof(raw));
+        owner = ngx_pid;
+        counter = 0;
     }
 
-    ngx_hex_dump(hex, raw, sizeof(raw));
+    counter++;
+
+    raw[0] = (u_char) (counter >> 24);
+    raw[1] = (u_char) (counter >> 16);
+    raw[2] = (u_char) (counter >> 8);
+    raw[3] = (u_char) counter;
+
+    ngx_memcpy(hex, prefix, sizeof(prefix));
+    ngx_hex_dump(hex + sizeof(prefix), raw, sizeof(raw));
 
     return NGX_OK;
 }

@@ -4,25 +4,28 @@
  * before inside that window, across all nginx workers").
  *
  * Owns the "paygw_nonce_zone <size>" directive and its shared memory zone:
- * a slab pool holding a red-black tree of (app_id, nonce) entries, each
+ * a slab pool holding a chained hash table of (app_id, nonce) entries, each
  * remembered until a wall-clock expiry time the caller chooses (the request
  * timestamp plus the time window), and an insertion-ordered queue used to
- * reclaim expired entries from its tail.
+ * reclaim expired entries from its tail.  The table has one bucket per
+ * ~128 bytes of zone, fixed when the zone is created, so a lookup costs
+ * one or two cache misses even with a million live nonces (a tree of that
+ * size costs ~20).
  *
  * Invariants:
  *   - every lookup and insert runs under the slab pool's mutex, so "seen?"
  *     and "record" are one atomic step for all worker processes;
  *   - entries are compared on the full app_id and nonce bytes; the CRC32
- *     is only the tree's ordering key;
+ *     only picks the bucket and skips most comparisons;
  *   - an unexpired entry is never evicted: when there is no room the
  *     request is refused (NGX_BUSY), never let through;
  *   - an expired entry counts as absent and is replaced on lookup;
  *   - "nginx -s reload" with an unchanged size keeps the store (init_zone
  *     adopts the old zone's state); a changed size starts an empty store.
  *
- * An entry is 32 bytes of rbtree node, 24 of header and the key bytes:
- * 128 bytes after slab rounding for keys up to 72 bytes (a 16-byte nonce
- * with any app id up to 56 bytes), 256 bytes beyond.
+ * An entry is 36 bytes of header and the key bytes: 64 bytes after slab
+ * rounding for keys up to 28 bytes (a 16-byte nonce with an app id up to
+ * 12 bytes), 128 bytes up to 92.
  */
 
 
@@ -38,21 +41,22 @@
 #define NGX_HTTP_PAYGW_NONCE_EXPIRE_SCAN   256
 
 
-/* overlays ngx_rbtree_node_t from its "color" field on */
-typedef struct {
-    u_char                       color;
-    u_char                       dummy;
+typedef struct ngx_http_paygw_nonce_node_s  ngx_http_paygw_nonce_node_t;
+
+struct ngx_http_paygw_nonce_node_s {
+    ngx_http_paygw_nonce_node_t *next;      /* bucket chain */
+    ngx_queue_t                  queue;     /* newest at the head */
+    uint32_t                     hash;
+    uint32_t                     expires;   /* wall clock, seconds */
     u_char                       app_len;
     u_char                       nonce_len;
-    uint32_t                     expires;   /* wall clock, seconds */
-    ngx_queue_t                  queue;     /* newest at the head */
-    u_char                       data[1];   /* app_id, then nonce */
-} ngx_http_paygw_nonce_node_t;
+    u_char                       data[2];   /* app_id, then nonce */
+};
 
 
 typedef struct {
-    ngx_rbtree_t                 rbtree;
-    ngx_rbtree_node_t            sentinel;
+    ngx_http_paygw_nonce_node_t **buckets;
+    ngx_uint_t                   mask;      /* buckets - 1, a power of 2 */
     ngx_queue_t                  queue;
     time_t                       full_logged;  /* last "store full" warning */
 } ngx_http_paygw_nonce_shctx_t;
@@ -66,9 +70,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_paygw_nonce_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_paygw_nonce_rbtree_insert_value(
-    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel);
 static ngx_http_paygw_nonce_node_t *ngx_http_paygw_nonce_lookup(
     ngx_http_paygw_nonce_ctx_t *ctx, ngx_uint_t hash, ngx_str_t *app_id,
     ngx_str_t *nonce);
@@ -142,7 +143,7 @@ ngx_http_paygw_nonce_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_paygw_nonce_ctx_t  *octx = data;
 
     size_t                       len;
-    ngx_uint_t                   i;
+    ngx_uint_t                   i, n;
     ngx_list_part_t             *part;
     ngx_shm_zone_t              *ozone;
     ngx_http_paygw_nonce_ctx_t  *ctx;
@@ -204,8 +205,19 @@ ngx_http_paygw_nonce_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ctx->shpool->data = ctx->sh;
 
-    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
-                    ngx_http_paygw_nonce_rbtree_insert_value);
+    n = 1;
+
+    while (n * 2 <= shm_zone->shm.size / 128) {
+        n *= 2;
+    }
+
+    ctx->sh->buckets = ngx_slab_calloc(ctx->shpool,
+                                      n * sizeof(ngx_http_paygw_nonce_node_t *));
+    if (ctx->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->sh->mask = n - 1;
 
     ngx_queue_init(&ctx->sh->queue);
 
@@ -232,13 +244,12 @@ ngx_int_t
 ngx_http_paygw_nonce_add(ngx_shm_zone_t *zone, ngx_str_t *app_id,
     ngx_str_t *nonce, time_t expires, ngx_log_t *log)
 {
-    size_t                        size;
-    time_t                        now;
-    uint32_t                      hash;
-    ngx_uint_t                    warn;
-    ngx_rbtree_node_t            *node;
-    ngx_http_paygw_nonce_ctx_t   *ctx;
-    ngx_http_paygw_nonce_node_t  *nn;
+    size_t                         size;
+    time_t                         now;
+    uint32_t                       hash;
+    ngx_uint_t                     warn;
+    ngx_http_paygw_nonce_ctx_t    *ctx;
+    ngx_http_paygw_nonce_node_t   *nn, **bucket;
 
     if (zone == NULL || zone->data == NULL
         || app_id->len == 0 || app_id->len > 255
@@ -265,8 +276,7 @@ ngx_http_paygw_nonce_add(ngx_shm_zone_t *zone, ngx_str_t *app_id,
     ngx_crc32_update(&hash, nonce->data, nonce->len);
     ngx_crc32_final(hash);
 
-    size = offsetof(ngx_rbtree_node_t, color)
-           + offsetof(ngx_http_paygw_nonce_node_t, data)
+    size = offsetof(ngx_http_paygw_nonce_node_t, data)
            + app_id->len + nonce->len;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
@@ -286,17 +296,17 @@ ngx_http_paygw_nonce_add(ngx_shm_zone_t *zone, ngx_str_t *app_id,
     ngx_http_paygw_nonce_expire(ctx, now,
                                 NGX_HTTP_PAYGW_NONCE_EXPIRE_EACH, 1);
 
-    node = ngx_slab_alloc_locked(ctx->shpool, size);
+    nn = ngx_slab_alloc_locked(ctx->shpool, size);
 
-    if (node == NULL
+    if (nn == NULL
         && ngx_http_paygw_nonce_expire(ctx, now,
                                        NGX_HTTP_PAYGW_NONCE_EXPIRE_SCAN, 0)
            > 0)
     {
-        node = ngx_slab_alloc_locked(ctx->shpool, size);
+        nn = ngx_slab_alloc_locked(ctx->shpool, size);
     }
 
-    if (node == NULL) {
+    if (nn == NULL) {
         warn = (ctx->sh->full_logged != now);
         ctx->sh->full_logged = now;
 
@@ -311,17 +321,17 @@ ngx_http_paygw_nonce_add(ngx_shm_zone_t *zone, ngx_str_t *app_id,
         return NGX_BUSY;
     }
 
-    node->key = hash;
-
-    nn = (ngx_http_paygw_nonce_node_t *) &node->color;
-
+    nn->hash = hash;
     nn->app_len = (u_char) app_id->len;
     nn->nonce_len = (u_char) nonce->len;
     nn->expires = (uint32_t) expires;
     ngx_memcpy(nn->data, app_id->data, app_id->len);
     ngx_memcpy(nn->data + app_id->len, nonce->data, nonce->len);
 
-    ngx_rbtree_insert(&ctx->sh->rbtree, node);
+    bucket = &ctx->sh->buckets[hash & ctx->sh->mask];
+    nn->next = *bucket;
+    *bucket = nn;
+
     ngx_queue_insert_head(&ctx->sh->queue, &nn->queue);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -334,105 +344,22 @@ static ngx_http_paygw_nonce_node_t *
 ngx_http_paygw_nonce_lookup(ngx_http_paygw_nonce_ctx_t *ctx, ngx_uint_t hash,
     ngx_str_t *app_id, ngx_str_t *nonce)
 {
-    ngx_int_t                     rc;
-    ngx_rbtree_node_t            *node, *sentinel;
     ngx_http_paygw_nonce_node_t  *nn;
 
-    node = ctx->sh->rbtree.root;
-    sentinel = ctx->sh->rbtree.sentinel;
+    for (nn = ctx->sh->buckets[hash & ctx->sh->mask]; nn; nn = nn->next) {
 
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        /* hash == node->key */
-
-        nn = (ngx_http_paygw_nonce_node_t *) &node->color;
-
-        rc = (ngx_int_t) app_id->len - (ngx_int_t) nn->app_len;
-
-        if (rc == 0) {
-            rc = (ngx_int_t) nonce->len - (ngx_int_t) nn->nonce_len;
-        }
-
-        if (rc == 0) {
-            rc = ngx_memcmp(app_id->data, nn->data, app_id->len);
-        }
-
-        if (rc == 0) {
-            rc = ngx_memcmp(nonce->data, nn->data + nn->app_len, nonce->len);
-        }
-
-        if (rc == 0) {
+        if (nn->hash == hash
+            && nn->app_len == app_id->len
+            && nn->nonce_len == nonce->len
+            && ngx_memcmp(app_id->data, nn->data, app_id->len) == 0
+            && ngx_memcmp(nonce->data, nn->data + nn->app_len, nonce->len)
+               == 0)
+        {
             return nn;
         }
-
-        node = (rc < 0) ? node->left : node->right;
     }
 
     return NULL;
-}
-
-
-static void
-ngx_http_paygw_nonce_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_int_t                     rc;
-    ngx_rbtree_node_t           **p;
-    ngx_http_paygw_nonce_node_t  *nn, *nnt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            nn = (ngx_http_paygw_nonce_node_t *) &node->color;
-            nnt = (ngx_http_paygw_nonce_node_t *) &temp->color;
-
-            /* the same order as ngx_http_paygw_nonce_lookup() */
-
-            rc = (ngx_int_t) nn->app_len - (ngx_int_t) nnt->app_len;
-
-            if (rc == 0) {
-                rc = (ngx_int_t) nn->nonce_len - (ngx_int_t) nnt->nonce_len;
-            }
-
-            if (rc == 0) {
-                rc = ngx_memcmp(nn->data, nnt->data,
-                                (size_t) nn->app_len + nn->nonce_len);
-            }
-
-            p = (rc < 0) ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
 }
 
 
@@ -483,12 +410,16 @@ static void
 ngx_http_paygw_nonce_free(ngx_http_paygw_nonce_ctx_t *ctx,
     ngx_http_paygw_nonce_node_t *nn)
 {
-    ngx_rbtree_node_t  *node;
+    ngx_http_paygw_nonce_node_t  **p;
 
-    node = (ngx_rbtree_node_t *)
-               ((u_char *) nn - offsetof(ngx_rbtree_node_t, color));
+    for (p = &ctx->sh->buckets[nn->hash & ctx->sh->mask]; *p; p = &(*p)->next)
+    {
+        if (*p == nn) {
+            *p = nn->next;
+            break;
+        }
+    }
 
     ngx_queue_remove(&nn->queue);
-    ngx_rbtree_delete(&ctx->sh->rbtree, node);
-    ngx_slab_free_locked(ctx->shpool, node);
+    ngx_slab_free_locked(ctx->shpool, nn);
 }

@@ -50,7 +50,7 @@ $(BUILD)/paygwctl: $(CLI_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 $(BUILD)/ngx_http_paygw_module.so: $(NGX_SRC)
-	sh ngx_module/build.sh $(NGINX_SRC) $(abspath $(BUILD))
+	PAYGW_NGX_SAN=$(SAN) sh ngx_module/build.sh $(NGINX_SRC) $(abspath $(BUILD))
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpaygw.a
 	@mkdir -p $(dir $@)

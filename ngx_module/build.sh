@@ -9,7 +9,12 @@
 # <nginx-src>/conf_flags when present, so the module signature matches the
 # packaged binary) and only the modules target is built.
 # Result: <outdir>/ngx_http_paygw_module.so
-# Needs: cc, make, libssl-dev, libpcre2-dev, zlib1g-dev.
+# Needs: cc, make, libssl-dev, libpcre2-dev, zlib1g-dev, libjansson-dev.
+#
+# PAYGW_NGX_SAN=1 builds the module with AddressSanitizer + UBSan; Debian's
+# nginx then has to run with the sanitizer runtimes preloaded
+# (LD_PRELOAD="$(cc -print-file-name=libasan.so) $(cc -print-file-name=libubsan.so)"),
+# which the test harness does when it finds the ".san" marker next to it.
 
 set -eu
 
@@ -31,6 +36,13 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 work=$out/nginx
 
+san_cc=
+san_ld=
+if [ "${PAYGW_NGX_SAN:-0}" = 1 ]; then
+    san_cc='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined'
+    san_ld='-fsanitize=address,undefined'
+fi
+
 flags=
 if [ -f "$src/conf_flags" ]; then
     flags=$(sed -n 's/^NGX_CONF_FLAGS=(\(.*\))[[:space:]]*$/\1/p' \
@@ -38,7 +50,7 @@ if [ -f "$src/conf_flags" ]; then
 fi
 
 stamp=$work/.paygw-configured
-want="$src $flags"
+want="$src $flags $san_cc"
 
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] \
    || [ "$here/config" -nt "$stamp" ]
@@ -49,7 +61,8 @@ then
 
     # shellcheck disable=SC2086  # $flags is a list of words on purpose
     if ! (cd "$work" && ./configure --with-compat $flags \
-            --with-cc-opt='-O2 -g -Wextra -Wno-unused-parameter' \
+            --with-cc-opt="-O2 -g -Wextra -Wno-unused-parameter $san_cc" \
+            --with-ld-opt="$san_ld" \
             --add-dynamic-module="$here") >"$out/configure.log" 2>&1
     then
         tail -n 30 "$out/configure.log" >&2
@@ -67,4 +80,10 @@ make -C "$work" -f objs/Makefile modules >"$out/make.log" 2>&1 || {
 }
 
 cp "$work/objs/ngx_http_paygw_module.so" "$out/ngx_http_paygw_module.so"
+
+if [ -n "$san_cc" ]; then
+    : >"$out/ngx_http_paygw_module.so.san"
+else
+    rm -f "$out/ngx_http_paygw_module.so.san"
+fi
 echo "$out/ngx_http_paygw_module.so"

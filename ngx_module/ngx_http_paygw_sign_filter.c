@@ -10,7 +10,9 @@
  * An RSA2 app's responses, and the module's rejections of requests whose
  * app is not known, are signed with the gateway key (paygw_sign_key):
  * base64(SHA256withRSA(TS\nNONCE\nBODY\n)).  Without that key a request
- * of unknown app gets an unsigned error (nothing to sign it with).
+ * of unknown app gets an unsigned error (nothing to sign it with).  An
+ * identical unidentified rejection within the same second reuses the
+ * timestamp, nonce and signature (bounded RSA work under a flood).
  *
  * The header filter holds the headers back; the body filter collects the
  * body in memory (at most NGX_HTTP_PAYGW_MAX_RESPONSE bytes) until
@@ -43,6 +45,37 @@ static ngx_int_t ngx_http_paygw_add_signature(ngx_http_request_t *r,
 static void ngx_http_paygw_strip_headers(ngx_http_request_t *r,
     ngx_uint_t all);
 static ngx_uint_t ngx_http_paygw_gateway_signs(ngx_http_request_t *r);
+static ngx_int_t ngx_http_paygw_unidentified_cached(ngx_str_t *parts,
+    ngx_str_t *sig);
+static void ngx_http_paygw_unidentified_keep(ngx_str_t *parts,
+    ngx_str_t *sig);
+
+
+/*
+ * Rejections of requests whose app is unknown are signed with the gateway's
+ * RSA key (~0.8 ms each).  So that a flood of garbage cannot buy that much
+ * CPU per request, a worker reuses, within the same second, the timestamp,
+ * nonce and signature of an identical rejection body (these bodies are a
+ * handful of fixed texts): at most a few RSA signatures per second.
+ */
+
+#define NGX_HTTP_PAYGW_UNIDENTIFIED_CACHE  8
+#define NGX_HTTP_PAYGW_UNIDENTIFIED_BODY   256
+
+typedef struct {
+    time_t      sec;
+    size_t      body_len;
+    u_char      body[NGX_HTTP_PAYGW_UNIDENTIFIED_BODY];
+    u_char      ts[NGX_TIME_T_LEN];
+    size_t      ts_len;
+    u_char      nonce[NGX_HTTP_PAYGW_NONCE_LEN];
+    u_char      sig[1024];
+    size_t      sig_len;
+} ngx_http_paygw_unidentified_t;
+
+static ngx_http_paygw_unidentified_t
+    ngx_http_paygw_unidentified[NGX_HTTP_PAYGW_UNIDENTIFIED_CACHE];
+static ngx_uint_t  ngx_http_paygw_unidentified_next;
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -369,6 +402,12 @@ ngx_http_paygw_add_signature(ngx_http_request_t *r, ngx_http_paygw_ctx_t *ctx,
             return NGX_ERROR;
         }
 
+    } else if (ctx->app == NULL
+               && ngx_http_paygw_unidentified_cached(parts, &rsa) == NGX_OK)
+    {
+        sig = rsa.data;
+        siglen = rsa.len;
+
     } else {
         pmcf = ngx_http_get_module_main_conf(r, ngx_http_paygw_module);
 
@@ -384,6 +423,10 @@ ngx_http_paygw_add_signature(ngx_http_request_t *r, ngx_http_paygw_ctx_t *ctx,
 
         sig = rsa.data;
         siglen = rsa.len;
+
+        if (ctx->app == NULL) {
+            ngx_http_paygw_unidentified_keep(parts, &rsa);
+        }
     }
 
     h = ngx_list_push(&r->headers_out.headers);
@@ -474,4 +517,65 @@ ngx_http_paygw_gateway_signs(ngx_http_request_t *r)
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_paygw_module);
 
     return pmcf->sign_key != NULL;
+}
+
+
+/*
+ * On a hit, rewrites parts[0] (timestamp) and parts[1] (nonce) in place with
+ * the cached ones and points sig at the cached signature.
+ */
+
+static ngx_int_t
+ngx_http_paygw_unidentified_cached(ngx_str_t *parts, ngx_str_t *sig)
+{
+    ngx_uint_t                      i;
+    ngx_http_paygw_unidentified_t  *c;
+
+    for (i = 0; i < NGX_HTTP_PAYGW_UNIDENTIFIED_CACHE; i++) {
+        c = &ngx_http_paygw_unidentified[i];
+
+        if (c->sec != ngx_time() || c->body_len != parts[2].len
+            || c->ts_len != parts[0].len
+            || ngx_memcmp(c->body, parts[2].data, parts[2].len) != 0)
+        {
+            continue;
+        }
+
+        ngx_memcpy(parts[0].data, c->ts, c->ts_len);
+        ngx_memcpy(parts[1].data, c->nonce, NGX_HTTP_PAYGW_NONCE_LEN);
+
+        sig->data = c->sig;
+        sig->len = c->sig_len;
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static void
+ngx_http_paygw_unidentified_keep(ngx_str_t *parts, ngx_str_t *sig)
+{
+    ngx_http_paygw_unidentified_t  *c;
+
+    if (parts[2].len > NGX_HTTP_PAYGW_UNIDENTIFIED_BODY
+        || parts[0].len > NGX_TIME_T_LEN || sig->len > sizeof(c->sig))
+    {
+        return;
+    }
+
+    c = &ngx_http_paygw_unidentified[ngx_http_paygw_unidentified_next];
+
+    ngx_http_paygw_unidentified_next = (ngx_http_paygw_unidentified_next + 1)
+                                       % NGX_HTTP_PAYGW_UNIDENTIFIED_CACHE;
+
+    c->sec = ngx_time();
+    c->body_len = parts[2].len;
+    ngx_memcpy(c->body, parts[2].data, parts[2].len);
+    c->ts_len = parts[0].len;
+    ngx_memcpy(c->ts, parts[0].data, parts[0].len);
+    ngx_memcpy(c->nonce, parts[1].data, NGX_HTTP_PAYGW_NONCE_LEN);
+    c->sig_len = sig->len;
+    ngx_memcpy(c->sig, sig->data, sig->len);
 }

@@ -267,3 +267,20 @@ test('metrics count accepted and rejected requests by code, with a latency histo
   const count = value(m1.text, /^paygw_front_request_duration_seconds_count (\d+)$/m);
   assert.ok(count >= 2);
 });
+
+test('a flood of unidentified requests costs a few RSA signatures, every answer still verifies', async () => {
+  const t0 = Date.now();
+  const reqs = [];
+  for (let i = 0; i < 100; i++) {
+    reqs.push(gw.request({ path: '/v1/payments/X', sign: { app: 'ZZ', secret: 'nope-nope-nope-nope' } }));
+  }
+  const res = await Promise.all(reqs);
+  const seconds = Math.ceil((Date.now() - t0) / 1000) + 1;
+  const sigs = new Set();
+  for (const r of res) {
+    assertError(r, 401, 'APP_UNKNOWN');
+    assertSigned(r, null);
+    sigs.add(r.headers['paygw-signature']);
+  }
+  assert.ok(sigs.size <= 2 * seconds, `${sigs.size} RSA signatures for 100 identical rejections`);
+});

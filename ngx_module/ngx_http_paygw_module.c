@@ -693,3 +693,47 @@ ngx_http_paygw_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return NGX_CONF_OK;
 }
+
+
+/*
+ * Called by a zone's init when it creates fresh state: if the previous
+ * cycle had this zone (a reload that changed its size), says so, since the
+ * state it held is gone.
+ */
+
+void
+ngx_http_paygw_zone_resized(ngx_shm_zone_t *shm_zone, const char *lost)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_shm_zone_t   *ozone;
+
+    part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
+    ozone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return;
+            }
+
+            part = part->next;
+            ozone = part->elts;
+            i = 0;
+        }
+
+        if (ozone[i].tag == shm_zone->tag
+            && ozone[i].shm.name.len == shm_zone->shm.name.len
+            && ngx_strncmp(ozone[i].shm.name.data, shm_zone->shm.name.data,
+                           shm_zone->shm.name.len)
+               == 0)
+        {
+            ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
+                          "%V zone size changed from %uz to %uz: %s",
+                          &shm_zone->shm.name, ozone[i].shm.size,
+                          shm_zone->shm.size, lost);
+            return;
+        }
+    }
+}

@@ -143,9 +143,7 @@ ngx_http_paygw_nonce_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_paygw_nonce_ctx_t  *octx = data;
 
     size_t                       len;
-    ngx_uint_t                   i, n;
-    ngx_list_part_t             *part;
-    ngx_shm_zone_t              *ozone;
+    ngx_uint_t                   n;
     ngx_http_paygw_nonce_ctx_t  *ctx;
 
     ctx = shm_zone->data;
@@ -164,38 +162,9 @@ ngx_http_paygw_nonce_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_OK;
     }
 
-    /*
-     * a reload that changed the size gets here too: say it out loud,
-     * the state is lost
-     */
+    /* a reload that changed the size gets here too: the state is lost */
 
-    part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
-    ozone = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            ozone = part->elts;
-            i = 0;
-        }
-
-        if (ozone[i].tag == shm_zone->tag
-            && ozone[i].shm.name.len == shm_zone->shm.name.len
-            && ngx_strncmp(ozone[i].shm.name.data, shm_zone->shm.name.data,
-                           shm_zone->shm.name.len)
-               == 0)
-        {
-            ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
-                          "paygw_nonce_zone size changed from %uz to %uz: "
-                          "the replay store starts empty",
-                          ozone[i].shm.size, shm_zone->shm.size);
-            break;
-        }
-    }
+    ngx_http_paygw_zone_resized(shm_zone, "the replay store starts empty");
 
     ctx->sh = ngx_slab_alloc(ctx->shpool,
                              sizeof(ngx_http_paygw_nonce_shctx_t));

@@ -133,7 +133,7 @@ describe('replay store', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal((await gw.request({ path: '/v1/echo', sign: { nonce: n } })).status, 200);
     assertError(await gw.request({ path: '/v1/echo', sign: { nonce: n } }), 401, 'NONCE_REPLAYED');
-    assert.match(gw.errorLog(), /paygw_nonce_zone size changed .*starts empty/);
+    assert.match(gw.errorLog(), /paygw_nonce zone size changed .*starts empty/);
   });
 });
 

@@ -571,8 +571,6 @@ ngx_http_paygw_check_scheme_b(ngx_http_request_t *r,
     ctx->auth.nonce = nonce->value;
     ctx->auth.signature = sign->value;
 
-    /* sorts params: the param pointers above are stale from here on */
-
     if (ngx_http_paygw_form_string_to_sign(r->pool, &params, &sts) != NGX_OK)
     {
         return NGX_ERROR;

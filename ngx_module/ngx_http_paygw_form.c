@@ -26,7 +26,8 @@ static ngx_int_t ngx_http_paygw_param_cmp(const void *one, const void *two);
 
 /*
  * Fills "params" (an initialised array of ngx_http_paygw_param_t) from
- * "body".  Returns NGX_OK, NGX_DECLINED with *what set, or NGX_ERROR.
+ * "body", sorted by name (byte order; names are unique, so the order is
+ * total).  Returns NGX_OK, NGX_DECLINED with *what set, or NGX_ERROR.
  */
 
 ngx_int_t
@@ -80,19 +81,24 @@ ngx_http_paygw_form_parse(ngx_pool_t *pool, ngx_str_t *body,
             return NGX_DECLINED;
         }
 
-        all = params->elts;
-
-        for (i = 0; i + 1 < params->nelts; i++) {
-            if (all[i].name.len == param->name.len
-                && ngx_memcmp(all[i].name.data, param->name.data,
-                              param->name.len) == 0)
-            {
-                *what = "form parameter given more than once";
-                return NGX_DECLINED;
-            }
-        }
-
         p = amp + 1;
+    }
+
+    /* sorted by name from here on: a repeated name sits next to its twin */
+
+    all = params->elts;
+
+    ngx_sort(all, params->nelts, sizeof(ngx_http_paygw_param_t),
+             ngx_http_paygw_param_cmp);
+
+    for (i = 1; i < params->nelts; i++) {
+        if (all[i].name.len == all[i - 1].name.len
+            && ngx_memcmp(all[i].name.data, all[i - 1].name.data,
+                          all[i].name.len) == 0)
+        {
+            *what = "form parameter given more than once";
+            return NGX_DECLINED;
+        }
     }
 
     return NGX_OK;
@@ -123,10 +129,7 @@ ngx_http_paygw_form_get(ngx_array_t *params, const char *name)
 }
 
 
-/*
- * Builds the string to sign in pool memory.  Sorts "params" in place
- * (by name, byte order; names are unique so the order is total).
- */
+/* Builds the string to sign, from the sorted "params", in pool memory. */
 
 ngx_int_t
 ngx_http_paygw_form_string_to_sign(ngx_pool_t *pool, ngx_array_t *params,
@@ -138,10 +141,6 @@ ngx_http_paygw_form_string_to_sign(ngx_pool_t *pool, ngx_array_t *params,
     ngx_http_paygw_param_t  *param;
 
     param = params->elts;
-
-    ngx_sort(param, params->nelts, sizeof(ngx_http_paygw_param_t),
-             ngx_http_paygw_param_cmp);
-
     len = 0;
 
     for (i = 0; i < params->nelts; i++) {

@@ -20,7 +20,7 @@
 #include "ngx_http_paygw_module.h"
 
 
-#define NGX_HTTP_PAYGW_METRICS_SIZE  (64 * 1024)
+#define NGX_HTTP_PAYGW_METRICS_SIZE  (128 * 1024)
 
 
 static const char  *ngx_http_paygw_codes[] = {
@@ -52,12 +52,26 @@ static const uint64_t  ngx_http_paygw_bounds[] = {
 #define NGX_HTTP_PAYGW_NBOUNDS  16
 
 
+/*
+ * One set of counters per worker number, each on its own cache lines, so
+ * that workers do not bounce a shared line on every request; the scrape
+ * adds them up.  Adds stay atomic: during a reload an old and a new worker
+ * may share a number.
+ */
+
+#define NGX_HTTP_PAYGW_METRICS_SLOTS  32
+
 typedef struct {
     ngx_atomic_t    accepted;
     ngx_atomic_t    rejected[NGX_HTTP_PAYGW_NCODES];
     ngx_atomic_t    bucket[NGX_HTTP_PAYGW_NBOUNDS + 1];
     ngx_atomic_t    sum_us;
     ngx_atomic_t    count;
+    u_char          pad[64];
+} ngx_http_paygw_metrics_slot_t;
+
+typedef struct {
+    ngx_http_paygw_metrics_slot_t  slot[NGX_HTTP_PAYGW_METRICS_SLOTS];
 } ngx_http_paygw_metrics_t;
 
 
@@ -139,14 +153,15 @@ ngx_http_paygw_metrics_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 void
 ngx_http_paygw_metrics_count(ngx_http_request_t *r, const char *code)
 {
-    ngx_uint_t                 i;
-    ngx_http_paygw_metrics_t  *m;
+    ngx_uint_t                      i;
+    ngx_http_paygw_metrics_slot_t  *m;
 
-    m = ngx_http_paygw_metrics_shm;
-
-    if (m == NULL) {
+    if (ngx_http_paygw_metrics_shm == NULL) {
         return;
     }
+
+    m = &ngx_http_paygw_metrics_shm->slot[ngx_worker
+                                          % NGX_HTTP_PAYGW_METRICS_SLOTS];
 
     if (code == NULL) {
         (void) ngx_atomic_fetch_add(&m->accepted, 1);
@@ -168,17 +183,21 @@ ngx_http_paygw_metrics_count(ngx_http_request_t *r, const char *code)
 static ngx_int_t
 ngx_http_paygw_metrics_log(ngx_http_request_t *r)
 {
-    uint64_t                   us;
-    ngx_uint_t                 i;
-    ngx_http_paygw_ctx_t      *ctx;
-    ngx_http_paygw_metrics_t  *m;
+    uint64_t                        us;
+    ngx_uint_t                      i;
+    ngx_http_paygw_ctx_t           *ctx;
+    ngx_http_paygw_metrics_slot_t  *m;
 
-    m = ngx_http_paygw_metrics_shm;
     ctx = ngx_http_paygw_get_ctx(r);
 
-    if (m == NULL || ctx == NULL || !ctx->counted || ctx->start_us == 0) {
+    if (ngx_http_paygw_metrics_shm == NULL || ctx == NULL || !ctx->counted
+        || ctx->start_us == 0)
+    {
         return NGX_OK;
     }
+
+    m = &ngx_http_paygw_metrics_shm->slot[ngx_worker
+                                          % NGX_HTTP_PAYGW_METRICS_SLOTS];
 
     us = ngx_http_paygw_now_us() - ctx->start_us;
     ctx->start_us = 0;
@@ -202,13 +221,13 @@ ngx_http_paygw_metrics_log(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_paygw_metrics_handler(ngx_http_request_t *r)
 {
-    u_char                    *p;
-    ngx_int_t                  rc;
-    ngx_buf_t                 *b;
-    ngx_uint_t                 i, limited;
-    ngx_chain_t                out;
-    ngx_atomic_uint_t          cum;
-    ngx_http_paygw_metrics_t  *m;
+    u_char                         *p;
+    ngx_int_t                       rc;
+    ngx_buf_t                      *b;
+    ngx_uint_t                      i, j, limited;
+    ngx_chain_t                     out;
+    ngx_atomic_uint_t               cum;
+    ngx_http_paygw_metrics_slot_t   sum, *m;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -219,10 +238,29 @@ ngx_http_paygw_metrics_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    m = ngx_http_paygw_metrics_shm;
-    if (m == NULL) {
+    if (ngx_http_paygw_metrics_shm == NULL) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
+
+    ngx_memzero(&sum, sizeof(sum));
+
+    for (j = 0; j < NGX_HTTP_PAYGW_METRICS_SLOTS; j++) {
+        m = &ngx_http_paygw_metrics_shm->slot[j];
+
+        sum.accepted += m->accepted;
+        sum.sum_us += m->sum_us;
+        sum.count += m->count;
+
+        for (i = 0; i < NGX_HTTP_PAYGW_NCODES; i++) {
+            sum.rejected[i] += m->rejected[i];
+        }
+
+        for (i = 0; i <= NGX_HTTP_PAYGW_NBOUNDS; i++) {
+            sum.bucket[i] += m->bucket[i];
+        }
+    }
+
+    m = &sum;
 
     b = ngx_create_temp_buf(r->pool, 8192);
     if (b == NULL) {

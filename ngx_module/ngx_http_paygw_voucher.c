@@ -26,8 +26,10 @@
 #include <jansson.h>
 
 
-static uint64_t  ngx_http_paygw_voucher_last_ms;
+static uint64_t    ngx_http_paygw_voucher_last_ms;
 static ngx_uint_t  ngx_http_paygw_voucher_seq;
+static time_t      ngx_http_paygw_voucher_sec = -1;
+static u_char      ngx_http_paygw_voucher_date[sizeof("yyyymmddHHMMSS")];
 
 
 ngx_int_t
@@ -53,11 +55,20 @@ ngx_http_paygw_voucher_mint(ngx_uint_t node_id, u_char *out)
     ms = ngx_http_paygw_voucher_last_ms;
     sec = (time_t) (ms / 1000);
 
-    ngx_gmtime(sec, &tm);
+    if (sec != ngx_http_paygw_voucher_sec) {
+        ngx_gmtime(sec, &tm);
 
-    (void) ngx_sprintf(out, "V%4d%02d%02d%02d%02d%02d%03ui%03ui%07P%03ui",
-                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
+        (void) ngx_sprintf(ngx_http_paygw_voucher_date,
+                           "%4d%02d%02d%02d%02d%02d",
+                           tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                           tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+
+        ngx_http_paygw_voucher_sec = sec;
+    }
+
+    (void) ngx_sprintf(out, "V%*s%03ui%03ui%07P%03ui",
+                       sizeof("yyyymmddHHMMSS") - 1,
+                       ngx_http_paygw_voucher_date,
                        (ngx_uint_t) (ms % 1000), node_id % 1000,
                        (ngx_pid_t) (ngx_pid % 10000000),
                        ngx_http_paygw_voucher_seq);

@@ -164,53 +164,10 @@ ngx_http_paygw_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_paygw_main_conf_t *pmcf = conf;
 
-    ssize_t                      size;
-    ngx_str_t                   *value;
-    ngx_shm_zone_t              *shm_zone;
-    ngx_http_paygw_limit_ctx_t  *ctx;
-
-    if (pmcf->limit_zone) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    size = ngx_parse_size(&value[1]);
-
-    if (size == NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone size \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (size < (ssize_t) (8 * ngx_pagesize)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is too small, at least %uzk",
-                           &value[1], 8 * ngx_pagesize / 1024);
-        return NGX_CONF_ERROR;
-    }
-
-    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_paygw_limit_ctx_t));
-    if (ctx == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone = ngx_shared_memory_add(cf, &ngx_http_paygw_limit_zone_name,
-                                     size, &ngx_http_paygw_module);
-    if (shm_zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (shm_zone->data) {
-        return "is duplicate";
-    }
-
-    shm_zone->init = ngx_http_paygw_limit_init_zone;
-    shm_zone->data = ctx;
-
-    pmcf->limit_zone = shm_zone;
-
-    return NGX_CONF_OK;
+    return ngx_http_paygw_zone_add(cf, &ngx_http_paygw_limit_zone_name,
+                                   sizeof(ngx_http_paygw_limit_ctx_t),
+                                   ngx_http_paygw_limit_init_zone,
+                                   &pmcf->limit_zone);
 }
 
 

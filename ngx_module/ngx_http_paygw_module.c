@@ -737,3 +737,62 @@ ngx_http_paygw_zone_resized(ngx_shm_zone_t *shm_zone, const char *lost)
         }
     }
 }
+
+
+/*
+ * "paygw_*_zone <size>;": adds the shared memory zone "name" with a
+ * ctx_size context from cf->pool; *zone receives it.  Sizes below 8 pages
+ * (the slab allocator's minimum) are refused.
+ */
+
+char *
+ngx_http_paygw_zone_add(ngx_conf_t *cf, ngx_str_t *name, size_t ctx_size,
+    ngx_shm_zone_init_pt init, ngx_shm_zone_t **zone)
+{
+    void            *ctx;
+    ssize_t          size;
+    ngx_str_t       *value;
+    ngx_shm_zone_t  *shm_zone;
+
+    if (*zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small, at least %uzk",
+                           &value[1], 8 * ngx_pagesize / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    ctx = ngx_pcalloc(cf->pool, ctx_size);
+    if (ctx == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_paygw_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        return "is duplicate";
+    }
+
+    shm_zone->init = init;
+    shm_zone->data = ctx;
+
+    *zone = shm_zone;
+
+    return NGX_CONF_OK;
+}

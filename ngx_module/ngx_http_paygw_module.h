@@ -175,6 +175,8 @@ ngx_http_paygw_now_us(void)
 ngx_http_paygw_ctx_t *ngx_http_paygw_get_ctx(ngx_http_request_t *r);
 ngx_http_paygw_ctx_t *ngx_http_paygw_create_ctx(ngx_http_request_t *r);
 void ngx_http_paygw_zone_resized(ngx_shm_zone_t *shm_zone, const char *lost);
+char *ngx_http_paygw_zone_add(ngx_conf_t *cf, ngx_str_t *name,
+    size_t ctx_size, ngx_shm_zone_init_pt init, ngx_shm_zone_t **zone);
 
 /* ngx_http_paygw_apps.c */
 char *ngx_http_paygw_apps_load(ngx_conf_t *cf, ngx_str_t *file,

@@ -184,7 +184,7 @@ pgw_fixtures_case(struct pgw_pack *p, const json_t *c, const char *file, size_t 
             PGW_FX_FAIL("parse case needs op and response");
         }
         pgw_pack_parse(p, op, json_is_integer(st) ? (long) json_integer_value(st) : 200,
-                       resp, strlen(resp), order, &oc);
+                       json_object_get(c, "headers"), resp, strlen(resp), order, &oc);
         got = &oc;
     } else if (strcmp(kind, "notify") == 0) {
         const char *body = json_string_value(json_object_get(c, "body"));
@@ -193,8 +193,10 @@ pgw_fixtures_case(struct pgw_pack *p, const json_t *c, const char *file, size_t 
         if (body == NULL || !json_is_boolean(v)) {
             PGW_FX_FAIL("notify case needs body and expect.verified");
         }
-        if (pgw_pack_notify(p, json_string_value(json_object_get(c, "content_type")), body,
-                            strlen(body), &nt) != 0) {
+        if (pgw_pack_notify(p, json_string_value(json_object_get(c, "content_type")),
+                            json_object_get(c, "headers"),
+                            json_string_value(json_object_get(c, "query")),
+                            body, strlen(body), &nt) != 0) {
             PGW_FX_FAIL("notify failed (out of memory)");
         }
         got = &nt.outcome;

@@ -80,18 +80,28 @@ struct pgw_outcome {    /* an interpreted channel answer, owned */
     char error[256];    /* script / parse / signature error, "" if none */
     char *masked;       /* the raw answer with secrets masked */
 };
+/* headers (borrowed, may be NULL): the answer's headers, name -> string; the
+ * pack sees them as resp.headers with lower-case names (resp = {status,
+ * headers, body}). */
 int  pgw_pack_parse(struct pgw_pack *, const char *op, long http_status,
-                    const char *body, size_t len, const json_t *order,
+                    const json_t *headers, const char *body, size_t len,
+                    const json_t *order,
                     struct pgw_outcome *out);   /* always fills out; script errors
                                                    give PROCESSING + error */
 struct pgw_notify {
     int verified;       /* 1 only if the signature checked out */
+    int hint;           /* unverified, but the pack says it only asks for a query
+                           (e.g. Mollie's unsigned webhook): out_trade_no names
+                           the order to query now; its status never changes */
     char out_trade_no[65];
     struct pgw_outcome outcome;   /* classified against the op "notify" lists */
     char *ack_body; char ack_content_type[64]; int ack_status;
 };
-int  pgw_pack_notify(struct pgw_pack *, const char *content_type, const char *body,
-                     size_t len, struct pgw_notify *out);
+/* req = {content_type, headers (lower-case names), query (the raw query
+ * string of the notify URL, "" if none), body} for the pack */
+int  pgw_pack_notify(struct pgw_pack *, const char *content_type, const json_t *headers,
+                     const char *query, const char *body, size_t len,
+                     struct pgw_notify *out);
 void pgw_outcome_clear(struct pgw_outcome *); void pgw_notify_clear(struct pgw_notify *);
 
 

@@ -14,9 +14,12 @@
  *   - HTTP status >= 500 or < 100 (no answer) -> PROCESSING
  *   - notify: verified = 1 only if result.verified == true, no error and an
  *     out_trade_no of 1..64 bytes; an unverified notify is PROCESSING and
- *     gets the manifest's notify_ack.fail.
+ *     gets the manifest's notify_ack.fail, unless the pack marks it a hint
+ *     (result.hint: an unsigned "go and look" such as Mollie's webhook), which
+ *     is acked ok and can only make the host query the named order.
  */
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +42,37 @@ struct pgw_call {
     const char *body;
     size_t len;
     const char *content_type;
+    const json_t *headers;      /* answer / notify headers, lower-case names */
+    const char *query;          /* notify: raw query string of its URL */
     json_t *result;             /* out: the pack's result table as JSON */
     char err[256];
 };
+
+
+/* headers as a Lua table name -> value; names are lower-cased here too, so a
+ * pack can rely on resp.headers["content-type"] whoever filled the object */
+static void
+pgw_call_push_headers(lua_State *L, const json_t *headers)
+{
+    const char *k;
+    const json_t *v;
+    char name[128];
+
+    lua_createtable(L, 0, (int) json_object_size(headers));
+    json_object_foreach((json_t *) headers, k, v) {
+        size_t i, n = strlen(k);
+
+        if (!json_is_string(v) || n == 0 || n >= sizeof(name)) {
+            continue;
+        }
+        for (i = 0; i < n; i++) {
+            name[i] = (char) tolower((unsigned char) k[i]);
+        }
+        lua_pushlstring(L, name, n);
+        lua_pushlstring(L, json_string_value(v), json_string_length(v));
+        lua_rawset(L, -3);
+    }
+}
 
 
 static int
@@ -70,17 +101,23 @@ pgw_call_tramp(lua_State *L)
     }
 
     if (c->kind == PGW_CALL_NOTIFY) {
-        lua_createtable(L, 0, 2);
+        lua_createtable(L, 0, 4);
         lua_pushstring(L, c->content_type != NULL ? c->content_type : "");
         lua_setfield(L, -2, "content_type");
+        lua_pushstring(L, c->query != NULL ? c->query : "");
+        lua_setfield(L, -2, "query");
+        pgw_call_push_headers(L, c->headers);
+        lua_setfield(L, -2, "headers");
         lua_pushlstring(L, c->body, c->len);
         lua_setfield(L, -2, "body");
         nargs = 1;
     } else {
         if (c->kind == PGW_CALL_PARSE) {
-            lua_createtable(L, 0, 2);
+            lua_createtable(L, 0, 3);
             lua_pushinteger(L, (lua_Integer) c->status);
             lua_setfield(L, -2, "status");
+            pgw_call_push_headers(L, c->headers);
+            lua_setfield(L, -2, "headers");
             lua_pushlstring(L, c->body, c->len);
             lua_setfield(L, -2, "body");
             nargs++;
@@ -329,8 +366,9 @@ pgw_outcome_take(const json_t *r, struct pgw_outcome *out)
 
 
 int
-pgw_pack_parse(struct pgw_pack *p, const char *op, long http_status, const char *body,
-               size_t len, const json_t *order, struct pgw_outcome *out)
+pgw_pack_parse(struct pgw_pack *p, const char *op, long http_status,
+               const json_t *headers, const char *body, size_t len, const json_t *order,
+               struct pgw_outcome *out)
 {
     struct pgw_call c;
     char err[256];
@@ -346,6 +384,7 @@ pgw_pack_parse(struct pgw_pack *p, const char *op, long http_status, const char 
     c.op = op;
     c.order = order;
     c.status = http_status;
+    c.headers = headers;
     c.body = body != NULL ? body : "";
     c.len = body != NULL ? len : 0;
     if (pgw_call_run(&c, err, sizeof(err)) != 0) {
@@ -399,8 +438,8 @@ pgw_notify_ack(struct pgw_pack *p, const char *which, struct pgw_notify *out)
 
 
 int
-pgw_pack_notify(struct pgw_pack *p, const char *content_type, const char *body,
-                size_t len, struct pgw_notify *out)
+pgw_pack_notify(struct pgw_pack *p, const char *content_type, const json_t *headers,
+                const char *query, const char *body, size_t len, struct pgw_notify *out)
 {
     struct pgw_call c;
     const json_t *otn;
@@ -417,6 +456,8 @@ pgw_pack_notify(struct pgw_pack *p, const char *content_type, const char *body,
     c.kind = PGW_CALL_NOTIFY;
     c.op = "notify";
     c.content_type = content_type;
+    c.headers = headers;
+    c.query = query;
     c.body = body != NULL ? body : "";
     c.len = body != NULL ? len : 0;
     if (pgw_call_run(&c, err, sizeof(err)) != 0) {
@@ -434,6 +475,12 @@ pgw_pack_notify(struct pgw_pack *p, const char *content_type, const char *body,
     } else if (json_is_true(json_object_get(c.result, "verified"))) {
         pgw_outcome_error(&out->outcome, "", "notify has no usable out_trade_no");
     }
+    if (!json_is_true(json_object_get(c.result, "verified"))
+        && json_is_true(json_object_get(c.result, "hint"))
+        && out->out_trade_no[0] != '\0') {
+        /* nothing it says is trusted; it may only make the host ask */
+        out->hint = 1;
+    }
     if (json_is_true(json_object_get(c.result, "verified"))
         && out->outcome.error[0] == '\0') {
         out->verified = 1;
@@ -449,7 +496,7 @@ done:
     if (!out->verified) {
         out->outcome.cls = PGW_CLASS_PROCESSING;
     }
-    pgw_notify_ack(p, out->verified ? "ok" : "fail", out);
+    pgw_notify_ack(p, out->verified || out->hint ? "ok" : "fail", out);
     if (out->outcome.fields == NULL) {
         out->outcome.fields = json_object();
     }

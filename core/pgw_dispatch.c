@@ -537,7 +537,7 @@ pgw__interpret(struct pgw__op *op, const struct pgw_http_result *res,
 
     memset(out, 0, sizeof(*out));
     if (res->sent == PGW_SENT_ANSWERED) {
-        pgw_pack_parse(op->pack, op->op, res->status, res->body, res->body_len,
+        pgw_pack_parse(op->pack, op->op, res->status, res->headers, res->body, res->body_len,
                        op->order_json, out);
     } else {
         out->cls = res->sent == PGW_SENT_NOT_SENT ? PGW_CLASS_NOT_SENT

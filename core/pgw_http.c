@@ -3,6 +3,7 @@
  * Content-Type: application/json; errors use {"error":{"code","message"}}.
  */
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,44 @@ const char *
 pgw_http_header(struct evhttp_request *req, const char *name)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(req), name);
+}
+
+
+json_t *
+pgw_http_headers(struct evhttp_request *req)
+{
+    struct evkeyvalq *hs = evhttp_request_get_input_headers(req);
+    struct evkeyval *h;
+    json_t *o = json_object();
+    char name[128];
+
+    if (o == NULL) {
+        return NULL;
+    }
+    TAILQ_FOREACH(h, hs, next) {
+        size_t i, n = strlen(h->key);
+        const char *old;
+
+        if (n == 0 || n >= sizeof(name)) {
+            continue;
+        }
+        for (i = 0; i < n; i++) {
+            name[i] = (char) tolower((unsigned char) h->key[i]);
+        }
+        name[n] = '\0';
+        old = json_string_value(json_object_get(o, name));
+        if (old == NULL) {
+            json_object_set_new(o, name, json_string(h->value));
+        } else {                /* repeated: joined as RFC 9110 section 5.3 allows */
+            char *joined = NULL;
+
+            if (asprintf(&joined, "%s, %s", old, h->value) >= 0) {
+                json_object_set_new(o, name, json_string(joined));
+                free(joined);
+            }
+        }
+    }
+    return o;
 }
 
 

@@ -21,6 +21,8 @@ void pgw_http_text(struct evhttp_request *req, int status,
 /* borrowed: the request body, NUL-terminated; len may be NULL */
 const char *pgw_http_body(struct evhttp_request *req, size_t *len);
 const char *pgw_http_header(struct evhttp_request *req, const char *name);
+/* all request headers as a new object, names lower-cased (NULL: no memory) */
+json_t *pgw_http_headers(struct evhttp_request *req);
 /* decoded path of the request into buf; query string value of key into val */
 int pgw_http_path(struct evhttp_request *req, char *buf, size_t len);
 int pgw_http_query_param(struct evhttp_request *req, const char *key,

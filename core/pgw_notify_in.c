@@ -85,6 +85,7 @@ pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
     const char *body = pgw_http_body(req, &len);
     const char *ctype = pgw_http_header(req, "Content-Type");
     int have_order = 0;
+    json_t *hdrs;
 
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
         pgw_http_error(req, 404, "NOT_FOUND", "notifications are POSTed");
@@ -98,7 +99,10 @@ pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
     pgw_pack_retain(pack);
     memset(&nt, 0, sizeof(nt));
     memset(&o, 0, sizeof(o));
-    pgw_pack_notify(pack, ctype ? ctype : "", body, len, &nt);
+    hdrs = pgw_http_headers(req);
+    pgw_pack_notify(pack, ctype ? ctype : "", hdrs,
+                    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)), body, len, &nt);
+    json_decref(hdrs);
 
     txn = pgw_txn_new();
     a = calloc(1, sizeof(*a));
@@ -116,6 +120,24 @@ pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
              nt.ack_content_type[0] ? nt.ack_content_type : "text/plain");
     a->body = strdup(nt.ack_body ? nt.ack_body : (nt.verified ? "" : "fail"));
 
+    if (nt.hint) {
+        /* an unsigned "go and look": it may only bring the order's next query
+         * forward; nothing it says is applied */
+        int hr = pgw_order_load_by_channel_no(d, channel, nt.out_trade_no, &o);
+
+        have_order = hr == PGW_OK;
+        pgw_order_txn_message(d, txn, have_order ? o.id : 0, 0, channel, "notify",
+                              "notify", 0, nt.outcome.masked ? nt.outcome.masked : "",
+                              have_order ? "HINT: query brought forward"
+                                         : "HINT: unknown order, ignored");
+        if (have_order) {
+            pgw_txn_add(txn, -1,
+                        "UPDATE orders SET next_query_at = ? WHERE id = ?"
+                        " AND status = 'PROCESSING'", "ii", pgw_now_ms(), o.id);
+        }
+        pgw_store_submit(d->store, txn, pgw__ack_done, a);
+        goto done;
+    }
     if (!nt.verified) {
         d->metrics.notifies_rejected++;
         pgw_log(PGW_LOG_WARN, "notify.rejected", "%s: %s", channel,

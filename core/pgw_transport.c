@@ -9,6 +9,7 @@
  * answer we act on).
  */
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,52 @@ pgw__write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 
+/* The headers of the last answer of the transfer (not of a 100 Continue or
+ * a redirect), through libcurl's header API: names lower-cased, a repeated
+ * header's values joined with ", " as RFC 9110 section 5.3 allows. */
+static json_t *
+pgw__resp_headers(CURL *e)
+{
+    json_t *o = json_object();
+    struct curl_header *h, *prev = NULL;
+    char name[128];
+
+    if (o == NULL) {
+        return NULL;
+    }
+    while ((h = curl_easy_nextheader(e, CURLH_HEADER, -1, prev)) != NULL) {
+        const char *old;
+        size_t i, n = strlen(h->name);
+
+        prev = h;
+        if (n == 0 || n >= sizeof(name)) {
+            continue;
+        }
+        for (i = 0; i < n; i++) {
+            name[i] = (char) tolower((unsigned char) h->name[i]);
+        }
+        name[n] = '\0';
+        old = json_string_value(json_object_get(o, name));
+        if (old == NULL) {
+            json_object_set_new(o, name, json_string(h->value));
+        } else {
+            size_t ol = strlen(old), vl = strlen(h->value);
+            char *joined = malloc(ol + 2 + vl + 1);
+
+            if (joined == NULL) {
+                continue;
+            }
+            memcpy(joined, old, ol);
+            memcpy(joined + ol, ", ", 2);
+            memcpy(joined + ol + 2, h->value, vl + 1);
+            json_object_set_new(o, name, json_string(joined));
+            free(joined);
+        }
+    }
+    return o;
+}
+
+
 static void
 pgw__xfer_unlink(struct pgw__xfer *x)
 {
@@ -162,12 +209,14 @@ pgw__check_done(struct pgw_transport *t)
         }
         res.body = x->resp ? x->resp : "";
         res.body_len = x->resp_len;
+        res.headers = pgw__resp_headers(x->easy);
         res.elapsed_ms = pgw_now_ms() - x->started;
 
         curl_multi_remove_handle(t->multi, x->easy);
         pgw__xfer_unlink(x);
         t->in_flight--;
         x->done(x->arg, &res);
+        json_decref(res.headers);
         pgw__xfer_free(x);
     }
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct event_base;
 struct pgw_transport;
 
@@ -27,6 +29,8 @@ struct pgw_http_result {
     long status;
     char *body;              /* borrowed for the callback's duration */
     size_t body_len;
+    json_t *headers;         /* borrowed: the final answer's headers, names in
+                                lower case, repeats joined with ", " */
     char error[256];
     int64_t elapsed_ms;
 };

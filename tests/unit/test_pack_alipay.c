@@ -419,7 +419,7 @@ parse_expect(struct pgw_pack *p, const char *op, long status, const char *body,
     json_t *o = order();
     struct pgw_outcome oc;
 
-    assert_int_equal(pgw_pack_parse(p, op, status, body, strlen(body), o, &oc), 0);
+    assert_int_equal(pgw_pack_parse(p, op, status, NULL, body, strlen(body), o, &oc), 0);
     if (oc.cls != cls) {
         fail_msg("class %s (code '%s', error '%s'), expected %s", pgw_class_name(oc.cls),
                  oc.code, oc.error, pgw_class_name(cls));
@@ -454,7 +454,7 @@ test_parse_answers_into_classes(void **state)
 
     (void) state;
     b = response("alipay_trade_precreate_response", PRE_OK, NULL);
-    assert_int_equal(pgw_pack_parse(p, "pay", 200, b, strlen(b), o, &oc), 0);
+    assert_int_equal(pgw_pack_parse(p, "pay", 200, NULL, b, strlen(b), o, &oc), 0);
     assert_int_equal(oc.cls, PGW_CLASS_SUCCESS);
     assert_string_equal(oc.code, "10000");
     assert_string_equal(json_string_value(json_object_get(json_object_get(oc.fields,
@@ -498,7 +498,7 @@ test_parse_answers_into_classes(void **state)
     b = response("alipay_trade_query_response",
                  "{\"code\":\"10000\",\"out_trade_no\":\"T20261122001\",\"trade_no\":\"2026\","
                  "\"trade_status\":\"TRADE_SUCCESS\",\"total_amount\":\"10.00\"}", NULL);
-    assert_int_equal(pgw_pack_parse(p, "query", 200, b, strlen(b), o, &oc), 0);
+    assert_int_equal(pgw_pack_parse(p, "query", 200, NULL, b, strlen(b), o, &oc), 0);
     assert_int_equal(oc.cls, PGW_CLASS_SUCCESS);
     assert_int_equal(json_integer_value(json_object_get(oc.fields, "amount")), 1000);
     assert_string_equal(json_string_value(json_object_get(oc.fields, "channel_trade_no")),
@@ -551,8 +551,8 @@ test_notify_genuine_and_forged(void **state)
 
     (void) state;
     b = notify_body(notify_kv, 9, NULL, NULL);
-    assert_int_equal(pgw_pack_notify(p, "application/x-www-form-urlencoded", b, strlen(b),
-                                     &nt), 0);
+    assert_int_equal(pgw_pack_notify(p, "application/x-www-form-urlencoded", NULL, NULL, b,
+                                     strlen(b), &nt), 0);
     assert_int_equal(nt.verified, 1);
     assert_int_equal(nt.outcome.cls, PGW_CLASS_SUCCESS);
     assert_string_equal(nt.outcome.code, "TRADE_SUCCESS");
@@ -572,8 +572,8 @@ test_notify_genuine_and_forged(void **state)
 
     /* forged: amount raised after signing */
     b = notify_body(notify_kv, 9, "total_amount", "1000.00");
-    assert_int_equal(pgw_pack_notify(p, "application/x-www-form-urlencoded", b, strlen(b),
-                                     &nt), 0);
+    assert_int_equal(pgw_pack_notify(p, "application/x-www-form-urlencoded", NULL, NULL, b,
+                                     strlen(b), &nt), 0);
     assert_int_equal(nt.verified, 0);
     assert_int_equal(nt.outcome.cls, PGW_CLASS_PROCESSING);
     assert_int_equal(nt.ack_status, 400);
@@ -584,17 +584,17 @@ test_notify_genuine_and_forged(void **state)
 
     /* forged: status flipped */
     b = notify_body(notify_kv, 9, "trade_status", "TRADE_CLOSED");
-    assert_int_equal(pgw_pack_notify(p, "", b, strlen(b), &nt), 0);
+    assert_int_equal(pgw_pack_notify(p, "", NULL, NULL, b, strlen(b), &nt), 0);
     assert_int_equal(nt.verified, 0);
     pgw_notify_clear(&nt);
     free(b);
 
     /* garbage and empty bodies */
-    assert_int_equal(pgw_pack_notify(p, "text/plain", "%%%", 3, &nt), 0);
+    assert_int_equal(pgw_pack_notify(p, "text/plain", NULL, NULL, "%%%", 3, &nt), 0);
     assert_int_equal(nt.verified, 0);
     assert_int_equal(nt.ack_status, 400);
     pgw_notify_clear(&nt);
-    assert_int_equal(pgw_pack_notify(p, NULL, NULL, 0, &nt), 0);
+    assert_int_equal(pgw_pack_notify(p, NULL, NULL, NULL, NULL, 0, &nt), 0);
     assert_int_equal(nt.verified, 0);
     pgw_notify_clear(&nt);
     pgw_packs_free(ps);
@@ -609,7 +609,8 @@ test_notify_for_another_app_is_not_verified(void **state)
     char *b = notify_body(notify_kv, 9, NULL, NULL);
 
     (void) state;
-    assert_int_equal(pgw_pack_notify(pgw_packs_get(ps, "alipay"), "", b, strlen(b), &nt), 0);
+    assert_int_equal(pgw_pack_notify(pgw_packs_get(ps, "alipay"), "", NULL, NULL, b,
+                                     strlen(b), &nt), 0);
     assert_int_equal(nt.verified, 0);
     assert_non_null(strstr(nt.outcome.error, "another app_id"));
     pgw_notify_clear(&nt);
@@ -653,7 +654,7 @@ test_published_v2_alipay_notify(void **state)
         url_encode_into(body, sizeof(body), v2[i + 1]);
     }
     assert_int_equal(pgw_pack_notify(pgw_packs_get(ps, "alipay"),
-                                     "application/x-www-form-urlencoded; charset=utf-8",
+                                     "application/x-www-form-urlencoded; charset=utf-8", NULL, NULL,
                                      body, strlen(body), &nt), 0);
     if (nt.verified != 1) {
         fail_msg("real Alipay notify not verified: %s", nt.outcome.error);
@@ -894,7 +895,7 @@ test_swap_keeps_retained_version_alive(void **state)
     assert_non_null(strstr(msg.body, "method=alipay.trade.precreate"));
     pgw_msg_clear(&msg);
     b = response("alipay_trade_precreate_response", PRE_OK, NULL);
-    pgw_pack_parse(old, "pay", 200, b, strlen(b), o, &oc);
+    pgw_pack_parse(old, "pay", 200, NULL, b, strlen(b), o, &oc);
     assert_int_equal(oc.cls, PGW_CLASS_SUCCESS);
     pgw_outcome_clear(&oc);
 
@@ -906,7 +907,7 @@ test_swap_keeps_retained_version_alive(void **state)
 
     /* the registry goes away first; the retained version outlives it */
     pgw_packs_free(ps);
-    pgw_pack_parse(old, "pay", 200, b, strlen(b), o, &oc);
+    pgw_pack_parse(old, "pay", 200, NULL, b, strlen(b), o, &oc);
     assert_int_equal(oc.cls, PGW_CLASS_SUCCESS);
     pgw_outcome_clear(&oc);
     pgw_pack_release(old);

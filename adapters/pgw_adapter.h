@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <lua.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 
 #define PGW_SBX_MEM_LIMIT   (32u * 1024u * 1024u)  /* bytes per Lua state */
@@ -64,6 +65,10 @@ int pgw_luaopen_time(lua_State *L);
 int pgw_luaopen_amount(lua_State *L);
 int pgw_lua_id(lua_State *L);
 int pgw_lua_log(lua_State *L);
+int pgw_lua_secret(lua_State *L);                 /* gw.secret (pgw_lua_secret.c) */
+void pgw_lua_cipher_open(lua_State *L);  /* adds AES/SM4 to the table on top (pgw_lua_cipher.c) */
+void pgw_lua_pkey_open(lua_State *L);    /* adds sign/verify/OAEP/cert_serial (pgw_lua_pkey.c) */
+int pgw_luaopen_charset(lua_State *L);            /* gw.charset (pgw_lua_charset.c) */
 void pgw_log_emit(const char *level, const char *channel, const char *msg);
 
 /* JSON <-> Lua (pgw_lua_json.c) */
@@ -85,6 +90,14 @@ void pgw_keystore_free(struct pgw_keystore *);
 EVP_PKEY *pgw_keystore_get(struct pgw_keystore *, const char *name, char *err,
                            size_t errlen);
 int pgw_keystore_name_ok(const char *name);
+/* The certificate stored under name (borrowed), or NULL + err when missing
+ * or when the file holds a bare key. */
+X509 *pgw_keystore_cert(struct pgw_keystore *, const char *name, char *err, size_t errlen);
+/* Symmetric secret <dir>/<name>.secret, one trailing newline removed:
+ * borrowed bytes (cached, cleansed at free) + *len, or NULL + err (which
+ * names the secret, never its content). */
+const char *pgw_keystore_secret(struct pgw_keystore *, const char *name, size_t *len,
+                                char *err, size_t errlen);
 
 /* manifest (pgw_manifest.c): m is the merged manifest (template manifest
  * plus "codes" from the script, plus "operations"). */

@@ -6,10 +6,19 @@
  * <dir>/<name>.key, else <dir>/<name>; its content is either PEM (any
  * structure OpenSSL decodes: PKCS#8, PKCS#1 "RSA PRIVATE KEY", SPKI "PUBLIC
  * KEY", "RSA PUBLIC KEY") or bare base64 of the DER as channels hand keys
- * out (PKCS#1 / PKCS#8 private, SPKI / PKCS#1 public).  Encrypted keys are
+ * out (PKCS#1 / PKCS#8 private, SPKI / PKCS#1 public).  A file may also hold
+ * an X.509 certificate (PEM "CERTIFICATE", or bare base64 DER) as channels
+ * hand out platform certificates: its public key is the key, and the
+ * certificate itself is kept for its serial number.  Encrypted keys are
  * refused (no passphrase prompt ever).  Keys are decoded once and cached as
  * EVP_PKEY for the life of the keystore (one keystore per pack version, so a
  * reload picks up rotated keys).  Key material never enters Lua.
+ *
+ * Symmetric API secrets (HMAC keys, AES keys, bearer API keys) live apart,
+ * in <dir>/<name>.secret: the bytes of the file with one trailing "\n" or
+ * "\r\n" removed, cached the same way and cleansed when the keystore is
+ * freed.  They are the only keystore bytes that reach Lua (gw.secret);
+ * asymmetric private keys never do.  No content is ever put in a message.
  */
 
 #include <stdio.h>
@@ -18,6 +27,8 @@
 
 #include <openssl/decoder.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "pgw_adapter.h"
 
@@ -28,12 +39,21 @@
 struct pgw_keystore_entry {
     char name[65];
     EVP_PKEY *pkey;
+    X509 *cert;                 /* set when the file held a certificate */
     struct pgw_keystore_entry *next;
+};
+
+struct pgw_keystore_secret {
+    char name[65];
+    char *data;                 /* NUL-terminated, len bytes */
+    size_t len;
+    struct pgw_keystore_secret *next;
 };
 
 struct pgw_keystore {
     char *dir;
     struct pgw_keystore_entry *keys;
+    struct pgw_keystore_secret *secrets;
 };
 
 
@@ -81,6 +101,7 @@ void
 pgw_keystore_free(struct pgw_keystore *ks)
 {
     struct pgw_keystore_entry *e, *next;
+    struct pgw_keystore_secret *sc, *snext;
 
     if (ks == NULL) {
         return;
@@ -88,7 +109,14 @@ pgw_keystore_free(struct pgw_keystore *ks)
     for (e = ks->keys; e != NULL; e = next) {
         next = e->next;
         EVP_PKEY_free(e->pkey);
+        X509_free(e->cert);
         free(e);
+    }
+    for (sc = ks->secrets; sc != NULL; sc = snext) {
+        snext = sc->next;
+        OPENSSL_cleanse(sc->data, sc->len);
+        free(sc->data);
+        free(sc);
     }
     free(ks->dir);
     free(ks);
@@ -102,6 +130,14 @@ pgw_keystore_no_pass(char *buf, size_t size, size_t *len, const OSSL_PARAM *para
     (void) buf; (void) size; (void) params; (void) arg;
     *len = 0;
     return 0;
+}
+
+
+static int
+pgw_keystore_no_pem_pass(char *buf, int size, int rwflag, void *u)
+{
+    (void) buf; (void) size; (void) rwflag; (void) u;
+    return -1;
 }
 
 
@@ -128,16 +164,54 @@ pgw_keystore_decode(const unsigned char *data, size_t len, const char *input_typ
 }
 
 
+/* A certificate: PEM or DER.  Sets *cert and returns its public key. */
 static EVP_PKEY *
-pgw_keystore_parse(const char *text, size_t len)
+pgw_keystore_cert_parse(const unsigned char *data, size_t len, int pem, X509 **cert)
+{
+    X509 *x = NULL;
+    EVP_PKEY *pkey;
+
+    if (len > PGW_KEY_FILE_MAX) {
+        return NULL;
+    }
+    if (pem) {
+        BIO *bio = BIO_new_mem_buf(data, (int) len);
+        if (bio == NULL) {
+            return NULL;
+        }
+        x = PEM_read_bio_X509(bio, NULL, pgw_keystore_no_pem_pass, NULL);
+        BIO_free(bio);
+    } else {
+        const unsigned char *p = data;
+        x = d2i_X509(NULL, &p, (long) len);
+    }
+    if (x == NULL) {
+        return NULL;
+    }
+    pkey = X509_get_pubkey(x);
+    if (pkey == NULL) {
+        X509_free(x);
+        return NULL;
+    }
+    *cert = x;
+    return pkey;
+}
+
+
+static EVP_PKEY *
+pgw_keystore_parse(const char *text, size_t len, X509 **cert)
 {
     EVP_PKEY *pkey;
     unsigned char *der;
     size_t derlen;
 
+    *cert = NULL;
     if (memmem(text, len, "-----BEGIN", 10) != NULL) {
         if (memmem(text, len, "ENCRYPTED", 9) != NULL) {
             return NULL;
+        }
+        if (memmem(text, len, "CERTIFICATE-----", 16) != NULL) {
+            return pgw_keystore_cert_parse((const unsigned char *) text, len, 1, cert);
         }
         pkey = pgw_keystore_decode((const unsigned char *) text, len, "PEM",
                                    OSSL_KEYMGMT_SELECT_KEYPAIR);
@@ -160,6 +234,9 @@ pgw_keystore_parse(const char *text, size_t len)
     if (pkey == NULL) {
         pkey = pgw_keystore_decode(der, derlen, "DER", OSSL_KEYMGMT_SELECT_PUBLIC_KEY);
     }
+    if (pkey == NULL) {
+        pkey = pgw_keystore_cert_parse(der, derlen, 0, cert);
+    }
     OPENSSL_cleanse(der, derlen);
     free(der);
     return pkey;
@@ -167,10 +244,9 @@ pgw_keystore_parse(const char *text, size_t len)
 
 
 static char *
-pgw_keystore_read(const struct pgw_keystore *ks, const char *name, size_t *len,
-                  char *path, size_t pathlen)
+pgw_keystore_read(const struct pgw_keystore *ks, const char *name, const char *const *ext,
+                  size_t *len, char *path, size_t pathlen)
 {
-    static const char *const ext[] = {".pem", ".key", "", NULL};
     char *buf = NULL;
     int i;
 
@@ -203,14 +279,16 @@ pgw_keystore_read(const struct pgw_keystore *ks, const char *name, size_t *len,
 }
 
 
-EVP_PKEY *
-pgw_keystore_get(struct pgw_keystore *ks, const char *name, char *err, size_t errlen)
+static struct pgw_keystore_entry *
+pgw_keystore_entry(struct pgw_keystore *ks, const char *name, char *err, size_t errlen)
 {
+    static const char *const ext[] = {".pem", ".key", "", NULL};
     struct pgw_keystore_entry *e;
     char path[4096];
     char *text;
     size_t len = 0;
     EVP_PKEY *pkey;
+    X509 *cert = NULL;
 
     if (ks == NULL) {
         snprintf(err, errlen, "no keystore available");
@@ -222,32 +300,118 @@ pgw_keystore_get(struct pgw_keystore *ks, const char *name, char *err, size_t er
     }
     for (e = ks->keys; e != NULL; e = e->next) {
         if (strcmp(e->name, name) == 0) {
-            return e->pkey;
+            return e;
         }
     }
 
-    text = pgw_keystore_read(ks, name, &len, path, sizeof(path));
+    text = pgw_keystore_read(ks, name, ext, &len, path, sizeof(path));
     if (text == NULL) {
         snprintf(err, errlen, "key '%s' not found in keystore %s", name, ks->dir);
         return NULL;
     }
-    pkey = pgw_keystore_parse(text, len);
+    pkey = pgw_keystore_parse(text, len, &cert);
     OPENSSL_cleanse(text, len);
     free(text);
     if (pkey == NULL) {
-        snprintf(err, errlen, "key '%s' (%s): not a PEM or base64 DER key", name, path);
+        snprintf(err, errlen, "key '%s' (%s): not a PEM or base64 DER key or certificate",
+                 name, path);
         return NULL;
     }
 
     e = calloc(1, sizeof(*e));
     if (e == NULL) {
         EVP_PKEY_free(pkey);
+        X509_free(cert);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     memcpy(e->name, name, strlen(name) + 1);
     e->pkey = pkey;
+    e->cert = cert;
     e->next = ks->keys;
     ks->keys = e;
-    return pkey;
+    return e;
+}
+
+
+EVP_PKEY *
+pgw_keystore_get(struct pgw_keystore *ks, const char *name, char *err, size_t errlen)
+{
+    struct pgw_keystore_entry *e = pgw_keystore_entry(ks, name, err, errlen);
+
+    return e != NULL ? e->pkey : NULL;
+}
+
+
+X509 *
+pgw_keystore_cert(struct pgw_keystore *ks, const char *name, char *err, size_t errlen)
+{
+    struct pgw_keystore_entry *e = pgw_keystore_entry(ks, name, err, errlen);
+
+    if (e == NULL) {
+        return NULL;
+    }
+    if (e->cert == NULL) {
+        snprintf(err, errlen, "key '%s' is not a certificate", name);
+        return NULL;
+    }
+    return e->cert;
+}
+
+
+const char *
+pgw_keystore_secret(struct pgw_keystore *ks, const char *name, size_t *len, char *err,
+                    size_t errlen)
+{
+    static const char *const ext[] = {".secret", NULL};
+    struct pgw_keystore_secret *sc;
+    char path[4096];
+    char *text;
+    size_t n = 0;
+
+    if (ks == NULL) {
+        snprintf(err, errlen, "no keystore available");
+        return NULL;
+    }
+    if (!pgw_keystore_name_ok(name)) {
+        snprintf(err, errlen, "invalid secret name");
+        return NULL;
+    }
+    for (sc = ks->secrets; sc != NULL; sc = sc->next) {
+        if (strcmp(sc->name, name) == 0) {
+            *len = sc->len;
+            return sc->data;
+        }
+    }
+
+    text = pgw_keystore_read(ks, name, ext, &n, path, sizeof(path));
+    if (text == NULL) {
+        snprintf(err, errlen, "secret '%s' not found in keystore %s", name, ks->dir);
+        return NULL;
+    }
+    if (n > 0 && text[n - 1] == '\n') {
+        n--;
+        if (n > 0 && text[n - 1] == '\r') {
+            n--;
+        }
+    }
+    if (n == 0) {
+        free(text);
+        snprintf(err, errlen, "secret '%s' (%s) is empty", name, path);
+        return NULL;
+    }
+    sc = calloc(1, sizeof(*sc));
+    if (sc == NULL) {
+        OPENSSL_cleanse(text, n);
+        free(text);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    memcpy(sc->name, name, strlen(name) + 1);
+    sc->data = text;
+    sc->len = n;
+    sc->next = ks->secrets;
+    ks->secrets = sc;
+    *len = n;
+    return text;
 }

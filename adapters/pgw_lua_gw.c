@@ -1,6 +1,7 @@
 /*
  * pgw_lua_gw.c -- assembles the global `gw` table a pack sees:
- * gw.json, gw.xml, gw.form, gw.crypto, gw.time, gw.amount, gw.id, gw.log.
+ * gw.json, gw.xml, gw.form, gw.crypto, gw.charset, gw.time, gw.amount, gw.id,
+ * gw.log, gw.secret.
  * The table and its sub-tables are the only host surface inside the sandbox.
  */
 
@@ -30,5 +31,7 @@ pgw_lua_open_gw(lua_State *L)
     lua_setfield(L, -2, "id");
     lua_pushcfunction(L, pgw_lua_log);
     lua_setfield(L, -2, "log");
+    lua_pushcfunction(L, pgw_lua_secret);
+    lua_setfield(L, -2, "secret");
     lua_setglobal(L, "gw");
 }

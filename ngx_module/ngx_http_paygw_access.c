@@ -84,6 +84,15 @@ static void ngx_http_paygw_set_reject(ngx_http_paygw_reject_t *rej,
     ngx_uint_t status, const char *code, const char *fmt, ...);
 
 
+/* a hex digit's value (either case) plus one; 0 for any other byte */
+static const u_char  ngx_http_paygw_hex[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+    ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16
+};
+
+
 static ngx_str_t  ngx_http_paygw_json_type = ngx_string("application/json");
 static ngx_str_t  ngx_http_paygw_form_type =
     ngx_string("application/x-www-form-urlencoded");
@@ -469,25 +478,18 @@ ngx_http_paygw_check_scheme_b(ngx_http_request_t *r,
     ngx_str_t *body, ngx_http_paygw_reject_t *rej)
 {
     u_char                   md[NGX_HTTP_PAYGW_MAC_LEN];
-    u_char                   hex[2 * NGX_HTTP_PAYGW_MAC_LEN];
-    u_char                   got[2 * NGX_HTTP_PAYGW_MAC_LEN];
+    u_char                   got[NGX_HTTP_PAYGW_MAC_LEN];
+    u_char                   hi, lo;
     time_t                   ts;
     ngx_int_t                rc;
     ngx_str_t                sts, parts[3];
-    ngx_uint_t               i, key_type;
+    ngx_uint_t               i, bad, key_type;
     const char              *what;
-    ngx_array_t              params;
+    ngx_http_paygw_form_t    form;
     ngx_http_paygw_param_t  *app_id, *timestamp, *nonce, *sign_type, *sign;
-    ngx_http_paygw_param_t  *otn;
-
-    if (ngx_array_init(&params, r->pool, 16, sizeof(ngx_http_paygw_param_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
 
     what = NULL;
-    rc = ngx_http_paygw_form_parse(r->pool, body, &params, &what);
+    rc = ngx_http_paygw_form_parse(r->pool, body, &form, &what);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
@@ -499,11 +501,12 @@ ngx_http_paygw_check_scheme_b(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    app_id = ngx_http_paygw_form_get(&params, "app_id");
-    timestamp = ngx_http_paygw_form_get(&params, "timestamp");
-    nonce = ngx_http_paygw_form_get(&params, "nonce_str");
-    sign_type = ngx_http_paygw_form_get(&params, "sign_type");
-    sign = ngx_http_paygw_form_get(&params, "sign");
+    app_id = form.app_id;
+    timestamp = form.timestamp;
+    nonce = form.nonce_str;
+    sign_type = form.sign_type;
+    sign = form.sign;
+
 
     if (app_id == NULL || app_id->value.len == 0
         || app_id->value.len > NGX_HTTP_PAYGW_MAX_APP_ID)
@@ -571,7 +574,7 @@ ngx_http_paygw_check_scheme_b(ngx_http_request_t *r,
     ctx->auth.nonce = nonce->value;
     ctx->auth.signature = sign->value;
 
-    if (ngx_http_paygw_form_string_to_sign(r->pool, &params, &sts) != NGX_OK)
+    if (ngx_http_paygw_form_string_to_sign(r->pool, &form, &sts) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -592,19 +595,26 @@ ngx_http_paygw_check_scheme_b(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        ngx_hex_dump(hex, md, sizeof(md));
+        /*
+         * the hex digits sent (either case) back to bytes, compared with
+         * the MAC in constant time; whether the sign is 64 hex digits at
+         * all depends only on what the client sent
+         */
 
-        rc = NGX_DECLINED;
+        bad = (ctx->auth.signature.len != 2 * sizeof(got));
 
-        if (ctx->auth.signature.len == sizeof(got)) {
-            for (i = 0; i < sizeof(got); i++) {
-                got[i] = ngx_tolower(ctx->auth.signature.data[i]);
-            }
+        for (i = 0; !bad && i < sizeof(got); i++) {
+            hi = (u_char) (ngx_http_paygw_hex[ctx->auth.signature.data[2 * i]]
+                           - 1);
+            lo = (u_char) (ngx_http_paygw_hex[
+                               ctx->auth.signature.data[2 * i + 1]] - 1);
 
-            if (CRYPTO_memcmp(hex, got, sizeof(got)) == 0) {
-                rc = NGX_OK;
-            }
+            bad = (hi | lo) & 0xf0;
+            got[i] = (u_char) (hi << 4 | lo);
         }
+
+        rc = (!bad && CRYPTO_memcmp(md, got, sizeof(got)) == 0)
+             ? NGX_OK : NGX_DECLINED;
 
         OPENSSL_cleanse(md, sizeof(md));
     }
@@ -619,9 +629,8 @@ ngx_http_paygw_check_scheme_b(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    otn = ngx_http_paygw_form_get(&params, "out_trade_no");
-    if (otn != NULL) {
-        ctx->out_trade_no = otn->value;
+    if (form.out_trade_no != NULL) {
+        ctx->out_trade_no = form.out_trade_no->value;
     }
 
     return NGX_OK;

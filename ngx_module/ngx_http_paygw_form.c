@@ -10,89 +10,183 @@
  *
  * string_to_sign = every parameter with a non-empty value except "sign",
  * sorted by name in byte order, joined as "k=v&k=v" (decoded values).
+ *
+ * Hot path (every scheme B request): one pass over the body finds the
+ * separators and whether a token needs decoding (a byte class table);
+ * tokens without '%' or '+' are borrowed, the others decoded into one
+ * scratch buffer; the parameters live in the caller's fixed array (no
+ * allocation per parameter) and are sorted by insertion on an 8-byte
+ * big-endian prefix of the name (a full compare only on a tie).
  */
 
 
 #include "ngx_http_paygw_module.h"
 
 
-#define NGX_HTTP_PAYGW_MAX_PARAMS  64
+/* byte classes: a separator ends a name (& =) or a value (&) */
+#define NGX_HTTP_PAYGW_C_AMP   1
+#define NGX_HTTP_PAYGW_C_EQ    2
+#define NGX_HTTP_PAYGW_C_ESC   4
+
+static const u_char  ngx_http_paygw_form_class[256] = {
+    ['&'] = NGX_HTTP_PAYGW_C_AMP,
+    ['='] = NGX_HTTP_PAYGW_C_EQ,
+    ['%'] = NGX_HTTP_PAYGW_C_ESC,
+    ['+'] = NGX_HTTP_PAYGW_C_ESC
+};
 
 
-static ngx_int_t ngx_http_paygw_form_decode(ngx_pool_t *pool, u_char *p,
-    u_char *end, ngx_str_t *out);
-static ngx_int_t ngx_http_paygw_param_cmp(const void *one, const void *two);
+static ngx_int_t ngx_http_paygw_form_decode(u_char *p, u_char *end,
+    u_char **scratch, ngx_str_t *out);
+static ngx_inline uint64_t ngx_http_paygw_form_key(ngx_str_t *name);
+static ngx_inline ngx_int_t ngx_http_paygw_param_less(
+    ngx_http_paygw_param_t *a, ngx_http_paygw_param_t *b);
+static void ngx_http_paygw_form_index(ngx_http_paygw_form_t *form);
 
 
 /*
- * Fills "params" (an initialised array of ngx_http_paygw_param_t) from
- * "body", sorted by name (byte order; names are unique, so the order is
- * total).  Returns NGX_OK, NGX_DECLINED with *what set, or NGX_ERROR.
+ * Fills "form" from "body", parameters sorted by name (byte order; names
+ * are unique, so the order is total), the well-known ones indexed.
+ * Returns NGX_OK, NGX_DECLINED with *what set, or NGX_ERROR.
  */
 
 ngx_int_t
 ngx_http_paygw_form_parse(ngx_pool_t *pool, ngx_str_t *body,
-    ngx_array_t *params, const char **what)
+    ngx_http_paygw_form_t *form, const char **what)
 {
-    u_char                  *p, *end, *amp, *eq;
-    ngx_uint_t               i;
-    ngx_http_paygw_param_t  *param, *all;
+    u_char                  *p, *end, *s, *scratch;
+    ngx_uint_t               i, j, n, c, esc;
+    ngx_http_paygw_param_t  *all, *param, tmp;
+
+    const u_char  *cls = ngx_http_paygw_form_class;
 
     p = body->data;
     end = p + body->len;
+    all = form->param;
+    scratch = NULL;
+    n = 0;
 
     while (p < end) {
-        amp = ngx_strlchr(p, end, '&');
-        if (amp == NULL) {
-            amp = end;
-        }
 
-        if (amp == p) {
+        if (*p == '&') {
             p++;            /* "a=1&&b=2": an empty pair is no parameter */
             continue;
         }
 
-        if (params->nelts == NGX_HTTP_PAYGW_MAX_PARAMS) {
+        if (n == NGX_HTTP_PAYGW_MAX_PARAMS) {
             *what = "too many form parameters";
             return NGX_DECLINED;
         }
 
-        eq = ngx_strlchr(p, amp, '=');
-        if (eq == NULL) {
-            eq = amp;
+        /* the name runs to the first '=' or '&' */
+
+        s = p;
+        esc = 0;
+
+        while (p < end) {
+            c = cls[*p];
+            if (c & (NGX_HTTP_PAYGW_C_AMP|NGX_HTTP_PAYGW_C_EQ)) {
+                break;
+            }
+            esc |= c;
+            p++;
         }
 
-        if (eq == p) {
+        if (p == s) {
             *what = "form parameter without a name";
             return NGX_DECLINED;
         }
 
-        param = ngx_array_push(params);
-        if (param == NULL) {
-            return NGX_ERROR;
+        param = &all[n];
+
+        if (esc) {
+            if (scratch == NULL) {
+                /* decoding never lengthens: the body's size is enough */
+                scratch = ngx_pnalloc(pool, body->len);
+                if (scratch == NULL) {
+                    return NGX_ERROR;
+                }
+            }
+
+            if (ngx_http_paygw_form_decode(s, p, &scratch, &param->name)
+                != NGX_OK)
+            {
+                goto malformed;
+            }
+
+        } else {
+            param->name.data = s;
+            param->name.len = p - s;
         }
 
-        if (ngx_http_paygw_form_decode(pool, p, eq, &param->name) != NGX_OK
-            || ngx_http_paygw_form_decode(pool, (eq < amp) ? eq + 1 : amp,
-                                          amp, &param->value)
-               != NGX_OK)
-        {
-            *what = "malformed percent-escape in the form body";
-            return NGX_DECLINED;
+        /* the value runs from after the '=' to the next '&' */
+
+        if (p < end && *p == '=') {
+            s = ++p;
+            esc = 0;
+
+            while (p < end) {
+                c = cls[*p];
+                if (c & NGX_HTTP_PAYGW_C_AMP) {
+                    break;
+                }
+                esc |= c;
+                p++;
+            }
+
+        } else {
+            s = p;
+            esc = 0;
         }
 
-        p = amp + 1;
+        if (esc & NGX_HTTP_PAYGW_C_ESC) {
+            if (scratch == NULL) {
+                scratch = ngx_pnalloc(pool, body->len);
+                if (scratch == NULL) {
+                    return NGX_ERROR;
+                }
+            }
+
+            if (ngx_http_paygw_form_decode(s, p, &scratch, &param->value)
+                != NGX_OK)
+            {
+                goto malformed;
+            }
+
+        } else {
+            param->value.data = s;
+            param->value.len = p - s;
+        }
+
+        param->key = ngx_http_paygw_form_key(&param->name);
+        n++;
+
+        if (p < end) {
+            p++;            /* the '&' */
+        }
     }
 
     /* sorted by name from here on: a repeated name sits next to its twin */
 
-    all = params->elts;
+    for (i = 1; i < n; i++) {
+        if (!ngx_http_paygw_param_less(&all[i], &all[i - 1])) {
+            continue;
+        }
 
-    ngx_sort(all, params->nelts, sizeof(ngx_http_paygw_param_t),
-             ngx_http_paygw_param_cmp);
+        tmp = all[i];
+        j = i;
 
-    for (i = 1; i < params->nelts; i++) {
-        if (all[i].name.len == all[i - 1].name.len
+        do {
+            all[j] = all[j - 1];
+            j--;
+        } while (j > 0 && ngx_http_paygw_param_less(&tmp, &all[j - 1]));
+
+        all[j] = tmp;
+    }
+
+    for (i = 1; i < n; i++) {
+        if (all[i].key == all[i - 1].key
+            && all[i].name.len == all[i - 1].name.len
             && ngx_memcmp(all[i].name.data, all[i - 1].name.data,
                           all[i].name.len) == 0)
         {
@@ -101,49 +195,93 @@ ngx_http_paygw_form_parse(ngx_pool_t *pool, ngx_str_t *body,
         }
     }
 
+    form->nelts = n;
+
+    ngx_http_paygw_form_index(form);
+
     return NGX_OK;
+
+malformed:
+
+    *what = "malformed percent-escape in the form body";
+    return NGX_DECLINED;
 }
 
 
-/* Returns the parameter called "name" (borrowed) or NULL. */
+/* Points the well-known fields of "form" at their parameters (or NULL). */
 
-ngx_http_paygw_param_t *
-ngx_http_paygw_form_get(ngx_array_t *params, const char *name)
+static void
+ngx_http_paygw_form_index(ngx_http_paygw_form_t *form)
 {
-    size_t                   len;
+    u_char                  *d;
     ngx_uint_t               i;
     ngx_http_paygw_param_t  *param;
 
-    len = ngx_strlen(name);
-    param = params->elts;
+    form->app_id = NULL;
+    form->timestamp = NULL;
+    form->nonce_str = NULL;
+    form->sign_type = NULL;
+    form->sign = NULL;
+    form->out_trade_no = NULL;
 
-    for (i = 0; i < params->nelts; i++) {
-        if (param[i].name.len == len
-            && ngx_memcmp(param[i].name.data, name, len) == 0)
-        {
-            return &param[i];
+    for (i = 0; i < form->nelts; i++) {
+        param = &form->param[i];
+        d = param->name.data;
+
+        switch (param->name.len) {
+
+        case 4:
+            if (ngx_memcmp(d, "sign", 4) == 0) {
+                form->sign = param;
+            }
+            break;
+
+        case 6:
+            if (ngx_memcmp(d, "app_id", 6) == 0) {
+                form->app_id = param;
+            }
+            break;
+
+        case 9:
+            if (ngx_memcmp(d, "timestamp", 9) == 0) {
+                form->timestamp = param;
+
+            } else if (ngx_memcmp(d, "nonce_str", 9) == 0) {
+                form->nonce_str = param;
+
+            } else if (ngx_memcmp(d, "sign_type", 9) == 0) {
+                form->sign_type = param;
+            }
+            break;
+
+        case 12:
+            if (ngx_memcmp(d, "out_trade_no", 12) == 0) {
+                form->out_trade_no = param;
+            }
+            break;
+
+        default:
+            break;
         }
     }
-
-    return NULL;
 }
 
 
-/* Builds the string to sign, from the sorted "params", in pool memory. */
+/* Builds the string to sign, from the sorted "form", in pool memory. */
 
 ngx_int_t
-ngx_http_paygw_form_string_to_sign(ngx_pool_t *pool, ngx_array_t *params,
-    ngx_str_t *out)
+ngx_http_paygw_form_string_to_sign(ngx_pool_t *pool,
+    ngx_http_paygw_form_t *form, ngx_str_t *out)
 {
     u_char                  *p;
     size_t                   len;
     ngx_uint_t               i;
     ngx_http_paygw_param_t  *param;
 
-    param = params->elts;
+    param = form->param;
     len = 0;
 
-    for (i = 0; i < params->nelts; i++) {
+    for (i = 0; i < form->nelts; i++) {
         len += param[i].name.len + 1 + param[i].value.len + 1;
     }
 
@@ -154,12 +292,9 @@ ngx_http_paygw_form_string_to_sign(ngx_pool_t *pool, ngx_array_t *params,
 
     p = out->data;
 
-    for (i = 0; i < params->nelts; i++) {
+    for (i = 0; i < form->nelts; i++) {
 
-        if (param[i].value.len == 0
-            || (param[i].name.len == 4
-                && ngx_memcmp(param[i].name.data, "sign", 4) == 0))
-        {
+        if (param[i].value.len == 0 || &param[i] == form->sign) {
             continue;
         }
 
@@ -179,33 +314,17 @@ ngx_http_paygw_form_string_to_sign(ngx_pool_t *pool, ngx_array_t *params,
 
 
 /*
- * Decodes one form-encoded token; borrows the input when it has nothing to
- * decode.  NGX_DECLINED on a malformed %-escape.
+ * Decodes one form-encoded token into *scratch (advanced past it).
+ * NGX_DECLINED on a malformed %-escape.
  */
 
 static ngx_int_t
-ngx_http_paygw_form_decode(ngx_pool_t *pool, u_char *p, u_char *end,
+ngx_http_paygw_form_decode(u_char *p, u_char *end, u_char **scratch,
     ngx_str_t *out)
 {
     u_char  *s, *d, c, hi, lo;
 
-    for (s = p; s < end; s++) {
-        if (*s == '%' || *s == '+') {
-            break;
-        }
-    }
-
-    if (s == end) {
-        out->data = p;
-        out->len = end - p;
-        return NGX_OK;
-    }
-
-    d = ngx_pnalloc(pool, end - p);
-    if (d == NULL) {
-        return NGX_ERROR;
-    }
-
+    d = *scratch;
     out->data = d;
 
     for (s = p; s < end; s++) {
@@ -242,16 +361,41 @@ ngx_http_paygw_form_decode(ngx_pool_t *pool, u_char *p, u_char *end,
     }
 
     out->len = d - out->data;
+    *scratch = d;
 
     return NGX_OK;
 }
 
 
-static ngx_int_t
-ngx_http_paygw_param_cmp(const void *one, const void *two)
-{
-    const ngx_http_paygw_param_t  *a = one;
-    const ngx_http_paygw_param_t  *b = two;
+/* the first 8 bytes of a name, big-endian, zero-padded: orders as memcmp */
 
-    return ngx_memn2cmp(a->name.data, b->name.data, a->name.len, b->name.len);
+static ngx_inline uint64_t
+ngx_http_paygw_form_key(ngx_str_t *name)
+{
+    size_t     i, n;
+    uint64_t   key;
+
+    n = (name->len < 8) ? name->len : 8;
+    key = 0;
+
+    for (i = 0; i < n; i++) {
+        key = (key << 8) | name->data[i];
+    }
+
+    return (n == 8) ? key : key << (8 * (8 - n));
+}
+
+
+/* byte order of the names (ngx_memn2cmp), the prefix first */
+
+static ngx_inline ngx_int_t
+ngx_http_paygw_param_less(ngx_http_paygw_param_t *a,
+    ngx_http_paygw_param_t *b)
+{
+    if (a->key != b->key) {
+        return a->key < b->key;
+    }
+
+    return ngx_memn2cmp(a->name.data, b->name.data, a->name.len, b->name.len)
+           < 0;
 }

@@ -190,17 +190,30 @@ ngx_int_t ngx_http_paygw_auth_parse(ngx_str_t *header,
     ngx_http_paygw_auth_t *auth, const char **what);
 
 /* ngx_http_paygw_form.c: scheme B */
+#define NGX_HTTP_PAYGW_MAX_PARAMS  64
+
 typedef struct {
     ngx_str_t                    name;      /* decoded */
     ngx_str_t                    value;     /* decoded */
+    uint64_t                     key;       /* name prefix, for sorting */
 } ngx_http_paygw_param_t;
 
+/* a parsed form: parameters sorted by name, the well-known ones indexed */
+typedef struct {
+    ngx_http_paygw_param_t       param[NGX_HTTP_PAYGW_MAX_PARAMS];
+    ngx_uint_t                   nelts;
+    ngx_http_paygw_param_t      *app_id;
+    ngx_http_paygw_param_t      *timestamp;
+    ngx_http_paygw_param_t      *nonce_str;
+    ngx_http_paygw_param_t      *sign_type;
+    ngx_http_paygw_param_t      *sign;
+    ngx_http_paygw_param_t      *out_trade_no;
+} ngx_http_paygw_form_t;
+
 ngx_int_t ngx_http_paygw_form_parse(ngx_pool_t *pool, ngx_str_t *body,
-    ngx_array_t *params, const char **what);
-ngx_http_paygw_param_t *ngx_http_paygw_form_get(ngx_array_t *params,
-    const char *name);
+    ngx_http_paygw_form_t *form, const char **what);
 ngx_int_t ngx_http_paygw_form_string_to_sign(ngx_pool_t *pool,
-    ngx_array_t *params, ngx_str_t *out);
+    ngx_http_paygw_form_t *form, ngx_str_t *out);
 
 /* ngx_http_paygw_hmac.c */
 ngx_int_t ngx_http_paygw_hmac_new_key(u_char *key, size_t len,

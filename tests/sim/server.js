@@ -1,22 +1,29 @@
 #!/usr/bin/env node
 'use strict';
-// Alipay channel simulator for paygw tests. Loopback only.
-//   node tests/sim/server.js --port 9100 --keys <dir> [--app-id 2021000000000001] [--verbose]
-// <dir> holds alipay_private.pem (the sim signs with it) and app_public.pem (the sim
-// verifies the merchant's requests with it). Prints "sim listening 127.0.0.1:<port>".
+// Channel simulator for paygw tests. Loopback only.
+//   node tests/sim/server.js --port 9100 --keys <dir> [--app-id <alipay app id>]
+//        [--channels alipay,stripe] [--set <channel>.<option>=<value>]... [--verbose]
+// <dir> is the keys root: Alipay reads alipay_private.pem and app_public.pem there, every
+// other channel reads (and creates what is missing in) <dir>/<channel>/. Prints
+// "sim listening 127.0.0.1:<port>" when ready.
 
-const path = require('node:path');
-const { readKeyFile } = require('./lib/keys');
 const { Sim } = require('./lib/sim');
 
 function usage(msg) {
   if (msg) process.stderr.write(`sim: ${msg}\n`);
-  process.stderr.write('usage: node server.js --port <port|0> --keys <dir> [--app-id <id>] [--verbose]\n');
+  process.stderr.write('usage: node server.js --port <port|0> --keys <dir> [--app-id <id>] ' +
+    '[--channels <a,b>] [--set <channel>.<option>=<value>] [--verbose]\n');
   process.exit(2);
 }
 
+function setOption(options, spec) {
+  const m = /^([a-z0-9_]+)\.([A-Za-z0-9_]+)=(.*)$/.exec(spec);
+  if (!m) usage(`--set wants <channel>.<option>=<value>, got ${spec}`);
+  options[m[1]] = { ...options[m[1]], [m[2]]: m[3] };
+}
+
 function parseArgs(argv) {
-  const o = { port: 9100, keys: null, appId: null, verbose: false };
+  const o = { port: 9100, keys: null, channels: undefined, options: {}, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -25,7 +32,9 @@ function parseArgs(argv) {
     };
     if (a === '--port') o.port = Number(next());
     else if (a === '--keys') o.keys = next();
-    else if (a === '--app-id') o.appId = next();
+    else if (a === '--app-id') setOption(o.options, `alipay.app_id=${next()}`);
+    else if (a === '--channels') o.channels = next().split(',').filter(Boolean);
+    else if (a === '--set') setOption(o.options, next());
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument ${a}`);
@@ -37,17 +46,14 @@ function parseArgs(argv) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  let alipayPrivateKey;
-  let appPublicKey;
+  const log = o.verbose ? (m) => process.stderr.write(`sim: ${m}\n`) : null;
+  let sim;
   try {
-    alipayPrivateKey = readKeyFile(path.join(o.keys, 'alipay_private.pem'), 'private');
-    appPublicKey = readKeyFile(path.join(o.keys, 'app_public.pem'), 'public');
+    sim = new Sim({ keysDir: o.keys, channels: o.channels, options: o.options, log });
   } catch (e) {
     process.stderr.write(`sim: ${e.message}\n`);
     process.exit(1);
   }
-  const log = o.verbose ? (m) => process.stderr.write(`sim: ${m}\n`) : null;
-  const sim = new Sim({ alipayPrivateKey, appPublicKey, appId: o.appId, log });
   try {
     await sim.listen(o.port, '127.0.0.1');
   } catch (e) {

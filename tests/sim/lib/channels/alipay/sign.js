@@ -1,5 +1,5 @@
 'use strict';
-// Alipay-side cryptography for the simulator, built on the official alipay-sdk.
+// Alipay-side cryptography for the Alipay plugin, built on the official alipay-sdk.
 //
 // What comes from the SDK (alipay-sdk@4.14.0, package "alipay-sdk"):
 //  - request verification: AlipaySdk#notifyRSACheck (TypeScript-private, a plain method at
@@ -20,7 +20,7 @@
 
 const crypto = require('node:crypto');
 const { AlipaySdk } = require('alipay-sdk');
-const { privatePem, publicPem } = require('./keys');
+const { privatePem, publicPem } = require('../../keys');
 
 class CapturingSdk extends AlipaySdk {
   rsaCheck(signContent, sign, signType) {

@@ -616,7 +616,7 @@ ngx_http_paygw_check_scheme_b(ngx_http_request_t *r,
         rc = (!bad && CRYPTO_memcmp(md, got, sizeof(got)) == 0)
              ? NGX_OK : NGX_DECLINED;
 
-        OPENSSL_cleanse(md, sizeof(md));
+        ngx_explicit_memzero(md, sizeof(md));
     }
 
     if (rc != NGX_OK) {

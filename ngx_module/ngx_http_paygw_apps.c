@@ -15,7 +15,7 @@
  * "<file>:<line>: <what is wrong>".
  *
  * Invariants: the loaded set is sorted by app_id and free of duplicates;
- * the file's bytes are wiped from memory once loaded; keys, templates and
+ * the file's bytes are wiped from memory once loaded; keys, HMAC states and
  * the scheme B secret copies are freed (wiped) by a cleanup on the
  * configuration pool.
  */
@@ -364,8 +364,8 @@ ngx_http_paygw_apps_line(ngx_conf_t *cf, ngx_http_paygw_apps_t *apps,
             return NGX_CONF_ERROR;
         }
 
-        if (ngx_http_paygw_hmac_new_key(field[2].data, field[2].len,
-                                        &app->mac)
+        if (ngx_http_paygw_hmac_new_key(cf->pool, field[2].data,
+                                        field[2].len, &app->hmac)
             != NGX_OK)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -796,8 +796,8 @@ ngx_http_paygw_apps_cleanup(void *data)
     app = apps->apps.elts;
 
     for (i = 0; i < apps->apps.nelts; i++) {
-        EVP_MAC_CTX_free(app[i].mac);
-        app[i].mac = NULL;
+        ngx_http_paygw_hmac_free_key(app[i].hmac);
+        app[i].hmac = NULL;
 
         EVP_PKEY_free(app[i].pkey);
         app[i].pkey = NULL;

@@ -1,55 +1,111 @@
 
 /*
- * HMAC-SHA256 signatures with OpenSSL 3 EVP_MAC.
+ * HMAC-SHA256 signatures.
  *
- * Each app gets one keyed EVP_MAC_CTX at configuration time; a signature
- * restarts it (same key), feeds the parts, each followed by "\n" in the
- * scheme A layout, and base64-encodes the 32-byte MAC.  Besides the
- * context, only the apps file's scheme B copy holds the secret.
+ * Each app's key is turned at configuration time into the two SHA-256
+ * states HMAC starts from, after the blocks key^ipad and key^opad (RFC
+ * 2104); a signature copies them to the stack, feeds the parts, each
+ * followed by "\n" in the scheme A layout, and base64-encodes the 32-byte
+ * MAC.  This is HMAC with the key schedule done once: no EVP context
+ * duplication (a malloc and a free per copy in OpenSSL 3) per request,
+ * and the same SHA-256 block code (SHA extensions where the CPU has them).
+ * Besides these states, only the apps file's scheme B copy holds the
+ * secret.
  */
 
 
+/* the low-level SHA-256 calls, as nginx's own OpenSSL code does */
+#ifndef OPENSSL_SUPPRESS_DEPRECATED
+#define OPENSSL_SUPPRESS_DEPRECATED
+#endif
+
 #include "ngx_http_paygw_module.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 
-/* Creates a keyed HMAC-SHA256 template; *out is new, freed by the caller. */
+struct ngx_http_paygw_hmac_key_s {
+    SHA256_CTX   inner;             /* after (key ^ ipad) */
+    SHA256_CTX   outer;             /* after (key ^ opad) */
+};
+
+
+/*
+ * Creates the app's HMAC-SHA256 key states in pool memory; *out is wiped
+ * by ngx_http_paygw_hmac_free_key().
+ */
 
 ngx_int_t
-ngx_http_paygw_hmac_new_key(u_char *key, size_t len, EVP_MAC_CTX **out)
+ngx_http_paygw_hmac_new_key(ngx_pool_t *pool, u_char *key, size_t len,
+    ngx_http_paygw_hmac_key_t **out)
 {
-    EVP_MAC      *mac;
-    OSSL_PARAM    params[2];
-    EVP_MAC_CTX  *ctx;
+    u_char                      k[SHA256_CBLOCK], pad[SHA256_CBLOCK];
+    ngx_int_t                   rc;
+    ngx_uint_t                  i;
+    ngx_http_paygw_hmac_key_t  *hk;
 
-    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (mac == NULL) {
+    hk = ngx_palloc(pool, sizeof(ngx_http_paygw_hmac_key_t));
+    if (hk == NULL) {
         return NGX_ERROR;
     }
 
-    ctx = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac);
+    ngx_memzero(k, sizeof(k));
 
-    if (ctx == NULL) {
-        return NGX_ERROR;
+    if (len > sizeof(k)) {
+        if (SHA256(key, len, k) == NULL) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        ngx_memcpy(k, key, len);
     }
 
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 (char *) "SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
+    rc = NGX_ERROR;
 
-    if (!EVP_MAC_init(ctx, key, len, params)) {
-        EVP_MAC_CTX_free(ctx);
-        return NGX_ERROR;
+    for (i = 0; i < sizeof(k); i++) {
+        pad[i] = k[i] ^ 0x36;
     }
 
-    *out = ctx;
+    if (!SHA256_Init(&hk->inner)
+        || !SHA256_Update(&hk->inner, pad, sizeof(pad)))
+    {
+        goto done;
+    }
 
-    return NGX_OK;
+    for (i = 0; i < sizeof(k); i++) {
+        pad[i] = k[i] ^ 0x5c;
+    }
+
+    if (!SHA256_Init(&hk->outer)
+        || !SHA256_Update(&hk->outer, pad, sizeof(pad)))
+    {
+        goto done;
+    }
+
+    *out = hk;
+    rc = NGX_OK;
+
+done:
+
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+
+    if (rc != NGX_OK) {
+        OPENSSL_cleanse(hk, sizeof(ngx_http_paygw_hmac_key_t));
+    }
+
+    return rc;
+}
+
+
+void
+ngx_http_paygw_hmac_free_key(ngx_http_paygw_hmac_key_t *hk)
+{
+    if (hk != NULL) {
+        OPENSSL_cleanse(hk, sizeof(ngx_http_paygw_hmac_key_t));
+    }
 }
 
 
@@ -63,39 +119,47 @@ ngx_int_t
 ngx_http_paygw_hmac_raw(ngx_http_paygw_app_t *app, ngx_str_t *parts,
     ngx_uint_t nparts, ngx_uint_t newlines, u_char *md)
 {
-    size_t        mdlen;
-    ngx_uint_t    i;
-    EVP_MAC_CTX  *ctx;
+    u_char      ih[SHA256_DIGEST_LENGTH];
+    ngx_int_t   rc;
+    ngx_uint_t  i;
+    SHA256_CTX  c;
 
-    /*
-     * The app's keyed context is reused: a worker is single-threaded and
-     * owns its copy of the configuration, and EVP_MAC_init() with no key
-     * restarts HMAC with the key it holds (no allocation per request).
-     */
-
-    ctx = app->mac;
-
-    if (!EVP_MAC_init(ctx, NULL, 0, NULL)) {
+    if (app->hmac == NULL) {
         return NGX_ERROR;
     }
+
+    rc = NGX_ERROR;
+    c = app->hmac->inner;
 
     for (i = 0; i < nparts; i++) {
-        if (!EVP_MAC_update(ctx, parts[i].data, parts[i].len)) {
-            return NGX_ERROR;
+        if (!SHA256_Update(&c, parts[i].data, parts[i].len)) {
+            goto done;
         }
 
-        if (newlines && !EVP_MAC_update(ctx, (u_char *) "\n", 1)) {
-            return NGX_ERROR;
+        if (newlines && !SHA256_Update(&c, "\n", 1)) {
+            goto done;
         }
     }
 
-    if (!EVP_MAC_final(ctx, md, &mdlen, NGX_HTTP_PAYGW_MAC_LEN)
-        || mdlen != NGX_HTTP_PAYGW_MAC_LEN)
-    {
-        return NGX_ERROR;
+    if (!SHA256_Final(ih, &c)) {
+        goto done;
     }
 
-    return NGX_OK;
+    c = app->hmac->outer;
+
+    if (!SHA256_Update(&c, ih, sizeof(ih)) || !SHA256_Final(md, &c)) {
+        goto done;
+    }
+
+    rc = NGX_OK;
+
+done:
+
+    /* the copied states are as good as the key until data moved them */
+    ngx_explicit_memzero(&c, sizeof(c));
+    ngx_explicit_memzero(ih, sizeof(ih));
+
+    return rc;
 }
 
 
@@ -124,7 +188,7 @@ ngx_http_paygw_hmac_sign(ngx_http_paygw_app_t *app, ngx_str_t *parts,
         rc = (dst.len == NGX_HTTP_PAYGW_MAC_B64_LEN) ? NGX_OK : NGX_ERROR;
     }
 
-    OPENSSL_cleanse(md, sizeof(md));
+    ngx_explicit_memzero(md, sizeof(md));
 
     return rc;
 }

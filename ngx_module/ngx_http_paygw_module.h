@@ -8,8 +8,9 @@
  * app is known is signed with that app's secret.
  *
  * Invariants:
- *   - an app's secret lives only inside its keyed EVP_MAC_CTX template, which
- *     is created at configuration time and freed by a conf pool cleanup;
+ *   - an app's secret lives only in its HMAC key states (SHA-256 after
+ *     key^ipad and key^opad) and the scheme B copy, both made at
+ *     configuration time and wiped by a conf pool cleanup;
  *   - a request rejected by the module never reaches the content handler
  *     (nothing is forwarded upstream);
  *   - the request context survives internal redirects (error_page) through
@@ -52,6 +53,10 @@
 #define NGX_HTTP_PAYGW_VOUCHER_LEN       31   /* "V" 17 time 3 node 7 pid 3 seq */
 
 
+/* an HMAC-SHA256 key, as the two states HMAC starts from (hmac.c) */
+typedef struct ngx_http_paygw_hmac_key_s  ngx_http_paygw_hmac_key_t;
+
+
 /* a request rate: rate in milli-requests per second, 0 = no limit */
 typedef struct {
     ngx_uint_t                   rate;
@@ -76,7 +81,8 @@ typedef struct {
 typedef struct {
     ngx_str_t                    id;
     ngx_uint_t                   key_type;
-    EVP_MAC_CTX                 *mac;      /* HMAC apps: keyed template, owned */
+    ngx_http_paygw_hmac_key_t   *hmac;     /* HMAC apps: key states, wiped
+                                              by the conf pool cleanup */
     ngx_str_t                    secret;   /* HMAC apps: for scheme B "&key=",
                                               wiped by the conf pool cleanup */
     EVP_PKEY                    *pkey;     /* RSA2 apps: public key, owned */
@@ -216,8 +222,9 @@ ngx_int_t ngx_http_paygw_form_string_to_sign(ngx_pool_t *pool,
     ngx_http_paygw_form_t *form, ngx_str_t *out);
 
 /* ngx_http_paygw_hmac.c */
-ngx_int_t ngx_http_paygw_hmac_new_key(u_char *key, size_t len,
-    EVP_MAC_CTX **out);
+ngx_int_t ngx_http_paygw_hmac_new_key(ngx_pool_t *pool, u_char *key,
+    size_t len, ngx_http_paygw_hmac_key_t **out);
+void ngx_http_paygw_hmac_free_key(ngx_http_paygw_hmac_key_t *hk);
 ngx_int_t ngx_http_paygw_hmac_raw(ngx_http_paygw_app_t *app, ngx_str_t *parts,
     ngx_uint_t nparts, ngx_uint_t newlines, u_char *md);
 ngx_int_t ngx_http_paygw_hmac_sign(ngx_http_paygw_app_t *app, ngx_str_t *parts,

@@ -46,7 +46,7 @@ $(BUILD)/libpaygw.a: $(LIB_OBJ)
 $(BUILD)/paygwd: $(BUILD)/obj/core/paygwd.o $(BUILD)/libpaygw.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
-$(BUILD)/paygwctl: $(CLI_OBJ)
+$(BUILD)/paygwctl: $(CLI_OBJ) $(BUILD)/libpaygw.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 $(BUILD)/ngx_http_paygw_module.so: $(NGX_SRC)

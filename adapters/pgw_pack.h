@@ -127,6 +127,11 @@ typedef void (*pgw_log_fn)(const char *level, const char *channel, const char *m
                            void *ud);
 void pgw_adapters_set_log(pgw_log_fn fn, void *ud);
 
+/* OAuth2 channels (manifest.auth.op): the access token builders see as
+ * ctx.token (token->access_token, a string); NULL removes it.  Per version:
+ * a new version starts without one. */
+void pgw_pack_set_token(struct pgw_pack *, const json_t *token);
+
 /* Dry run of pgw_packs_load: compile, validate and run the fixtures of the
  * files on disk without swapping anything in (for "paygwd -t" and CI).
  * 0 / -1 + err. */

@@ -526,3 +526,23 @@ pgw_notify_clear(struct pgw_notify *n)
     free(n->ack_body);
     memset(n, 0, sizeof(*n));
 }
+
+
+void
+pgw_pack_set_token(struct pgw_pack *p, const json_t *token)
+{
+    lua_State *L = p->sbx->L;
+    const json_t *at = json_object_get(token, "access_token");
+
+    if (!lua_checkstack(L, 2)) {
+        return;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ctx_ref);
+    if (json_is_string(at)) {
+        lua_pushlstring(L, json_string_value(at), json_string_length(at));
+    } else {
+        lua_pushnil(L);
+    }
+    lua_setfield(L, -2, "token");       /* ctx is a plain table: no metamethods */
+    lua_pop(L, 1);
+}

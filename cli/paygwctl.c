@@ -5,6 +5,7 @@
  *
  *   pay / get / close   signed caller-API requests (pgwctl_pay.c)
  *   trace               the admin API's record of one order (pgwctl_trace.c)
+ *   channel             a channel pack driven offline (pgwctl_channel.c)
  *
  * Exit status: 0 success, 1 failure, 2 usage error.
  */
@@ -33,6 +34,10 @@ static void pgwctl__usage(FILE *fp)
         "  close OUT_TRADE_NO [--scheme A|B]  close a payment\n"
         "  trace OUT_TRADE_NO [--app APP_ID] [--json]\n"
         "                      everything recorded about an order (admin)\n"
+        "  channel test|render|exchange|notify NAME … --conf paygwd.conf\n"
+        "                      a channel pack offline: fixtures, the request\n"
+        "                      it builds, one real exchange, a notify\n"
+        "                      (paygwctl channel --help)\n"
         "\n"
         "global options (environment in brackets):\n"
         "  -u, --url URL          gateway [PAYGW_URL] (http://127.0.0.1:8080)\n"
@@ -87,6 +92,7 @@ int main(int argc, char **argv)
         {"get", pgwctl_cmd_get},
         {"close", pgwctl_cmd_close},
         {"trace", pgwctl_cmd_trace},
+        {"channel", pgwctl_cmd_channel},
     };
     struct pgwctl_opts o = {
         .url = pgwctl__env("PAYGW_URL", "http://127.0.0.1:8080"),

@@ -1,6 +1,7 @@
 #!/bin/sh
 # run-node-tests.sh — the node suites of `make test`: the simulator's self-test
-# (checks it against alipay-sdk), the nginx module's front tests, and the
+# (checks it against the channels' SDKs), the channel packs' conformance
+# tests, the nginx module's front tests, and the
 # end-to-end suite over real nginx + paygwd + simulator. PAYGW_BUILD names the
 # build directory (build/ or build-san/).
 set -eu
@@ -25,6 +26,8 @@ echo "== simulator self-test"
 node --test --test-concurrency=1 tests/sim/
 echo "== front module tests"
 node --test --test-concurrency=1 ngx_module/t/
+echo "== channel pack conformance (simulator + paygwctl channel)"
+PAYGWCTL="$PAYGW_BUILD/paygwctl" node --test --test-concurrency=1 tests/packs/
 echo "== paygwctl tests"
 node --test --test-concurrency=1 cli/t/
 echo "== end-to-end tests"

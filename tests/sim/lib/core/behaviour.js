@@ -37,4 +37,4 @@ function describeBehaviour(beh) {
   return beh.kind === 'delay' ? `delay:${beh.ms}:${beh.inner.kind}` : beh.kind;
 }
 
-module.exports = { parseBehaviour, parseScriptValue, describeBehaviour, GENERIC };
+module.exports = { parseScriptValue, describeBehaviour };

@@ -155,4 +155,4 @@ async function serveControl(sim, req, res, url) {
   }
 }
 
-module.exports = { serveControl, DEFAULT_CHANNEL };
+module.exports = { serveControl };

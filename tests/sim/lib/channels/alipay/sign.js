@@ -135,4 +135,4 @@ class AlipaySide {
   }
 }
 
-module.exports = { AlipaySide, alipayJsonText, rsa2Sign };
+module.exports = { AlipaySide };

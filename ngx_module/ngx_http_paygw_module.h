@@ -278,6 +278,8 @@ ngx_int_t ngx_http_paygw_send_error(ngx_http_request_t *r, ngx_uint_t status,
 
 /* ngx_http_paygw_sign_filter.c */
 ngx_int_t ngx_http_paygw_sign_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_paygw_sign_answer(ngx_http_request_t *r,
+    ngx_http_paygw_ctx_t *ctx, u_char *body, size_t len);
 
 
 extern ngx_module_t  ngx_http_paygw_module;

@@ -78,6 +78,12 @@ static ngx_http_paygw_unidentified_t
 static ngx_uint_t  ngx_http_paygw_unidentified_next;
 
 
+/* the current second as text: Paygw-Timestamp of every answer */
+static time_t      ngx_http_paygw_ts_sec = -1;
+static u_char      ngx_http_paygw_ts_text[NGX_TIME_T_LEN];
+static size_t      ngx_http_paygw_ts_len;
+
+
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
@@ -278,6 +284,36 @@ ngx_http_paygw_collect(ngx_http_request_t *r, ngx_http_paygw_ctx_t *ctx,
 }
 
 
+/*
+ * Signs an answer whose whole body the caller holds in memory and is about
+ * to send (the local voucher): the signature headers are added now and the
+ * response is marked signed, so both filters pass it through instead of
+ * holding the headers and copying the body.  Only for a request whose app
+ * is known; on NGX_ERROR nothing is marked and the filters sign whatever
+ * error answer follows.
+ */
+
+ngx_int_t
+ngx_http_paygw_sign_answer(ngx_http_request_t *r, ngx_http_paygw_ctx_t *ctx,
+    u_char *body, size_t len)
+{
+    if (r != r->main || ctx->sent || ctx->app == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_paygw_strip_headers(r, 0);
+
+    if (ngx_http_paygw_add_signature(r, ctx, body, len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->sent = 1;
+    r->allow_ranges = 0;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_paygw_send_signed(ngx_http_request_t *r, ngx_http_paygw_ctx_t *ctx)
 {
@@ -363,6 +399,7 @@ ngx_http_paygw_add_signature(ngx_http_request_t *r, ngx_http_paygw_ctx_t *ctx,
 {
     u_char                      *ts, *nonce, *sig, *last;
     size_t                       siglen;
+    time_t                       now;
     ngx_str_t                    parts[3], rsa;
     ngx_table_elt_t             *h;
     ngx_http_paygw_main_conf_t  *pmcf;
@@ -373,7 +410,15 @@ ngx_http_paygw_add_signature(ngx_http_request_t *r, ngx_http_paygw_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    last = ngx_slprintf(ts, ts + NGX_TIME_T_LEN, "%T", ngx_time());
+    now = ngx_time();
+
+    if (now != ngx_http_paygw_ts_sec) {
+        ngx_http_paygw_ts_len = ngx_sprintf(ngx_http_paygw_ts_text, "%T", now)
+                                - ngx_http_paygw_ts_text;
+        ngx_http_paygw_ts_sec = now;
+    }
+
+    last = ngx_cpymem(ts, ngx_http_paygw_ts_text, ngx_http_paygw_ts_len);
 
     parts[0].data = ts;
     parts[0].len = last - ts;

@@ -31,11 +31,30 @@ static ngx_uint_t  ngx_http_paygw_voucher_seq;
 static time_t      ngx_http_paygw_voucher_sec = -1;
 static u_char      ngx_http_paygw_voucher_date[sizeof("yyyymmddHHMMSS")];
 
+/* "NNNPPPPPPP", fixed for a process: node id and pid */
+static ngx_pid_t   ngx_http_paygw_voucher_pid = -1;
+static ngx_uint_t  ngx_http_paygw_voucher_node;
+static u_char      ngx_http_paygw_voucher_proc[10];
+
+
+static ngx_inline u_char *
+ngx_http_paygw_voucher_digits(u_char *p, ngx_uint_t v, ngx_uint_t n)
+{
+    u_char  *d;
+
+    for (d = p + n; d > p; v /= 10) {
+        *--d = (u_char) ('0' + v % 10);
+    }
+
+    return p + n;
+}
+
 
 ngx_int_t
 ngx_http_paygw_voucher_mint(ngx_uint_t node_id, u_char *out)
 {
     time_t       sec;
+    u_char      *p;
     uint64_t     ms;
     ngx_tm_t     tm;
     ngx_time_t  *tp;
@@ -66,14 +85,47 @@ ngx_http_paygw_voucher_mint(ngx_uint_t node_id, u_char *out)
         ngx_http_paygw_voucher_sec = sec;
     }
 
-    (void) ngx_sprintf(out, "V%*s%03ui%03ui%07P%03ui",
-                       sizeof("yyyymmddHHMMSS") - 1,
-                       ngx_http_paygw_voucher_date,
-                       (ngx_uint_t) (ms % 1000), node_id % 1000,
-                       (ngx_pid_t) (ngx_pid % 10000000),
-                       ngx_http_paygw_voucher_seq);
+    if (ngx_pid != ngx_http_paygw_voucher_pid
+        || node_id != ngx_http_paygw_voucher_node)
+    {
+        p = ngx_http_paygw_voucher_digits(ngx_http_paygw_voucher_proc,
+                                          node_id % 1000, 3);
+        (void) ngx_http_paygw_voucher_digits(p,
+                                     (ngx_uint_t) (ngx_pid % 10000000), 7);
+
+        ngx_http_paygw_voucher_pid = ngx_pid;
+        ngx_http_paygw_voucher_node = node_id;
+    }
+
+    /* V yyyymmddHHMMSS mmm NNN PPPPPPP SSS */
+
+    p = out;
+    *p++ = 'V';
+    p = ngx_cpymem(p, ngx_http_paygw_voucher_date,
+                   sizeof("yyyymmddHHMMSS") - 1);
+    p = ngx_http_paygw_voucher_digits(p, (ngx_uint_t) (ms % 1000), 3);
+    p = ngx_cpymem(p, ngx_http_paygw_voucher_proc,
+                   sizeof(ngx_http_paygw_voucher_proc));
+    (void) ngx_http_paygw_voucher_digits(p, ngx_http_paygw_voucher_seq, 3);
 
     return NGX_OK;
+}
+
+
+/* whether ngx_escape_json() would change s: a control byte, '"' or '\\' */
+
+static ngx_inline ngx_uint_t
+ngx_http_paygw_json_plain(u_char *s, size_t len)
+{
+    u_char  *end;
+
+    for (end = s + len; s < end; s++) {
+        if (*s <= 0x1f || *s == '"' || *s == '\\') {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -83,7 +135,7 @@ ngx_int_t
 ngx_http_paygw_voucher_handler(ngx_http_request_t *r)
 {
     u_char                *p;
-    size_t                 len;
+    size_t                 len, esc;
     ngx_int_t              rc;
     ngx_str_t              otn;
     ngx_buf_t             *b;
@@ -136,9 +188,14 @@ ngx_http_paygw_voucher_handler(ngx_http_request_t *r)
                                                 "(1-64 characters)") - 1);
     }
 
+    /* out_trade_no is any decoded form value: escaped unless plain */
+
+    esc = ngx_http_paygw_json_plain(otn.data, otn.len)
+          ? 0 : ngx_escape_json(NULL, otn.data, otn.len);
+
     len = sizeof("{\"voucher_id\":\"") - 1 + NGX_HTTP_PAYGW_VOUCHER_LEN
           + sizeof("\",\"out_trade_no\":\"") - 1
-          + otn.len + ngx_escape_json(NULL, otn.data, otn.len)
+          + otn.len + esc
           + sizeof("\",\"status\":\"ACCEPTED\"}\n") - 1;
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -152,7 +209,14 @@ ngx_http_paygw_voucher_handler(ngx_http_request_t *r)
     p = ngx_cpymem(p, ctx->voucher, NGX_HTTP_PAYGW_VOUCHER_LEN);
     p = ngx_cpymem(p, "\",\"out_trade_no\":\"",
                    sizeof("\",\"out_trade_no\":\"") - 1);
-    p = (u_char *) ngx_escape_json(p, otn.data, otn.len);
+
+    if (esc) {
+        p = (u_char *) ngx_escape_json(p, otn.data, otn.len);
+
+    } else {
+        p = ngx_cpymem(p, otn.data, otn.len);
+    }
+
     p = ngx_cpymem(p, "\",\"status\":\"ACCEPTED\"}\n",
                    sizeof("\",\"status\":\"ACCEPTED\"}\n") - 1);
     b->last = p;
@@ -165,6 +229,19 @@ ngx_http_paygw_voucher_handler(ngx_http_request_t *r)
     r->headers_out.content_length_n = b->last - b->pos;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    /*
+     * signed here, over the body just built: the signing filters then let
+     * the answer through as it is (no held headers, no body copy)
+     */
+
+    if (ngx_http_paygw_sign_answer(r, ctx, b->pos, b->last - b->pos)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "paygw: cannot sign the local voucher answer");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     rc = ngx_http_send_header(r);
 

@@ -231,6 +231,37 @@ test('local voucher: 202 at once with a time-ordered, unique voucher id from bot
   assert.equal(hits(), n, 'the local voucher must not reach the core');
 });
 
+test('local voucher: an out_trade_no that needs JSON escaping comes back intact', async () => {
+  for (const otn of ['L-"q"\\', 'L-\t\u0001\u001f-x', 'L-订单-é']) {
+    const res = await gw.request({ method: 'POST', path: '/v1/local/payments', form: { out_trade_no: otn, amount: '1' } });
+    assert.equal(res.status, 202, res.raw.toString());
+    assertSigned(res, 'A1');
+    assert.equal(res.json.out_trade_no, otn);
+  }
+});
+
+test('scheme B: any parameter order, names sharing long prefixes and escaped names verify', async () => {
+  const names = ['param', 'parameter', 'parameter_a', 'parameter_b', 'parameters', 'p', 'pa', 'z', 'Z', 'a b', 'a+b',
+    'x%y', '\u00e9t\u00e9', 'amount', 'amount_', 'amounts'];
+  for (let round = 0; round < 20; round++) {
+    const pick = names.filter(() => Math.random() < 0.6);
+    const p = { out_trade_no: `S-${round}` };
+    for (const k of pick) p[k] = Math.random() < 0.2 ? '' : `v${round}-${k}`;
+    const body = signForm(p).split('&').sort(() => Math.random() - 0.5).join('&');
+    const res = await gw.request({ method: 'POST', path: '/v1/local/payments', body, sign: false,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(res.status, 202, `${body}: ${res.raw.toString()}`);
+    assert.equal(res.json.out_trade_no, `S-${round}`);
+  }
+  // the same name twice, once escaped: still a repeat
+  const good = signForm({ out_trade_no: 'S-dup', ab: '1' });
+  for (const extra of ['a%62=2', 'a%62', '%61%62=3']) {
+    const res = await gw.request({ method: 'POST', path: '/v1/local/payments', body: `${good}&${extra}`, sign: false,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assertError(res, 400, 'INVALID_PARAMETER', /more than once/);
+  }
+});
+
 test('a client cannot forge the voucher id header', async () => {
   const n = hits();
   const res = await gw.request({ method: 'POST', path: '/v1/payments', body: order('F-1'),

@@ -135,11 +135,264 @@ test_secret_from_temp_keystore(void **state)
 }
 
 
+/* The GCM specification's test vectors (McGrew & Viega, as adopted by NIST
+ * SP 800-38D validation): cases 1, 4 (AES-128) and 16 (AES-256). */
+#define GCM_K4 "feffe9928665731c6d6a8f9467308308"
+#define GCM_P4 "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72" \
+    "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
+#define GCM_A4 "feedfacedeadbeeffeedfacedeadbeefabaddad2"
+#define GCM_IV4 "cafebabefacedbaddecaf888"
+#define GCM_C4 "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e" \
+    "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091"
+#define GCM_T4 "5bc94fbc3221a5db94fae95ae7121a47"
+#define GCM_C16 "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa" \
+    "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
+#define GCM_T16 "76fc6ece0f4e1768cddf8853bb2d551b"
+
+#define HX "local h = gw.crypto.hex_decode local x = gw.crypto.hex_encode "
+
+
+static void
+test_aes_gcm_known_answers(void **state)
+{
+    (void) state;
+    expect(HX "return x(gw.crypto.aes_gcm_encrypt(h('" GCM_K4 "'), h('" GCM_IV4 "'),"
+           " h('" GCM_P4 "'), h('" GCM_A4 "')))", GCM_C4 GCM_T4);
+    expect(HX "return x(gw.crypto.aes_gcm_decrypt(h('" GCM_K4 "'), h('" GCM_IV4 "'),"
+           " h('" GCM_C4 GCM_T4 "'), h('" GCM_A4 "')))", GCM_P4);
+    expect(HX "local k = h('" GCM_K4 GCM_K4 "')"
+           " return x(gw.crypto.aes_gcm_encrypt(k, h('" GCM_IV4 "'), h('" GCM_P4 "'),"
+           " h('" GCM_A4 "')))", GCM_C16 GCM_T16);
+    /* case 1: empty plaintext, no aad (nil and "") */
+    expect(HX "return x(gw.crypto.aes_gcm_encrypt(string.rep('\\0', 16),"
+           " string.rep('\\0', 12), ''))", "58e2fccefa7e3061367f1d57a4e7455a");
+    expect(HX "return gw.crypto.aes_gcm_decrypt(string.rep('\\0', 16), string.rep('\\0', 12),"
+           " h('58e2fccefa7e3061367f1d57a4e7455a'), '')", "");
+    /* a flipped bit in ciphertext, tag or aad: nil, err */
+    expect(HX "local c = h('" GCM_C4 GCM_T4 "')"
+           " c = string.char(c:byte(1) ~ 1) .. c:sub(2)"
+           " local p, e = gw.crypto.aes_gcm_decrypt(h('" GCM_K4 "'), h('" GCM_IV4 "'), c,"
+           " h('" GCM_A4 "')) return tostring(p) .. ' ' .. e",
+           "nil crypto.aes_gcm_decrypt: AES-128-GCM: authentication failed");
+    expect(HX "return gw.crypto.aes_gcm_decrypt(h('" GCM_K4 "'), h('" GCM_IV4 "'),"
+           " h('" GCM_C4 GCM_T4 "'), 'other aad')", "nil");
+    expect(HX "return gw.crypto.aes_gcm_decrypt(h('" GCM_K4 "'), h('" GCM_IV4 "'),"
+           " h('" GCM_C4 GCM_T4 "'))", "nil");
+    /* WeChat Pay v3 notify resource (AEAD_AES_256_GCM, APIv3 key, 12-byte nonce,
+     * associated_data), ciphertext made with Python cryptography's AESGCM */
+    expect("local r = {algorithm='AEAD_AES_256_GCM', nonce='fdasflkja484',"
+           " associated_data='transaction', ciphertext="
+           "'DUcclrHBE5NffFMk6pzEyhUOzEv805vSXVdOTWcxr669KE1ZsfUaWu+xWJDRToaFm60JTfuIXPEGBSOvnA=='}"
+           " return gw.crypto.aes_gcm_decrypt('0123456789abcdef0123456789abcdef', r.nonce,"
+           " gw.crypto.base64_decode(r.ciphertext), r.associated_data)",
+           "{\"out_trade_no\":\"T1\",\"trade_state\":\"SUCCESS\"}");
+    /* bad input: nil, err — never a crash */
+    expect("return select(2, gw.crypto.aes_gcm_decrypt('short', 'n', string.rep('x', 20)))",
+           "crypto.aes_gcm_decrypt: key must be 16, 24 or 32 bytes");
+    expect("return select(2, gw.crypto.aes_gcm_decrypt(string.rep('k', 32), 'nonce', 'x'))",
+           "crypto.aes_gcm_decrypt: ciphertext shorter than the 16-byte tag");
+    expect("return select(2, gw.crypto.aes_gcm_encrypt(string.rep('k', 32), '', 'x'))",
+           "crypto.aes_gcm_encrypt: nonce must be 1..128 bytes");
+    expect_error("return gw.crypto.aes_gcm_encrypt(string.rep('k', 32), 'n', {})",
+                 "bad argument");
+    /* round trip with a 1-byte and a 60-byte nonce, 24-byte key */
+    expect("local k = string.rep('K', 24) for _, n in ipairs({'1', string.rep('n', 60)}) do"
+           " local c = gw.crypto.aes_gcm_encrypt(k, n, 'msg', 'aad')"
+           " assert(#c == 3 + 16) assert(gw.crypto.aes_gcm_decrypt(k, n, c, 'aad') == 'msg')"
+           " end return 'ok'", "ok");
+}
+
+
+/* NIST SP 800-38A F.1.1 (ECB-AES128) and F.2.1 (CBC-AES128), first block */
+#define SP_K "2b7e151628aed2a6abf7158809cf4f3c"
+#define SP_P "6bc1bee22e409f96e93d7e117393172a"
+
+
+static void
+test_aes_ecb_cbc(void **state)
+{
+    (void) state;
+    /* 16 bytes in, PKCS#7 adds a full block: the first block is the vector */
+    expect(HX "return x(gw.crypto.aes_ecb_encrypt(h('" SP_K "'), h('" SP_P "'))):sub(1, 32)",
+           "3ad77bb40d7a3660a89ecaf32466ef97");
+    expect(HX "return #gw.crypto.aes_ecb_encrypt(h('" SP_K "'), h('" SP_P "'))", "32");
+    expect(HX "return x(gw.crypto.aes_cbc_encrypt(h('" SP_K "'),"
+           " h('000102030405060708090a0b0c0d0e0f'), h('" SP_P "'))):sub(1, 32)",
+           "7649abac8119b246cee98e9b12e9197d");
+    /* WeChat Pay v2 refund notify req_info: AES-256-ECB, key = md5 hex of the
+     * API key (ciphertext made with `openssl enc -aes-256-ecb`) */
+    expect("local key = gw.crypto.md5('192006250b4c09247ec02edce69f6a2d')"
+           " return gw.crypto.aes_ecb_decrypt(key, gw.crypto.base64_decode("
+           "'WBzGpzQuNpcFxIlFjUUD9CdH4BF3YHmtiHaWV8j0mqDLQs/FUrjFmK+mli7+Iybd'))",
+           "<root><out_refund_no>R1</out_refund_no></root>");
+    /* Paytm: AES-128-CBC, IV "@@@@&&&&####$$$$" (`openssl enc -aes-128-cbc`) */
+    expect("return gw.crypto.base64_encode(gw.crypto.aes_cbc_encrypt('abcdefghijklmnop',"
+           " '@@@@&&&&####$$$$', 'hello paytm checksum'))",
+           "P8mCwpopn5HEZlSayspGhhkcYQVHjZAXFFyE7AtQPsA=");
+    expect("return gw.crypto.aes_cbc_decrypt('abcdefghijklmnop', '@@@@&&&&####$$$$',"
+           " gw.crypto.base64_decode('P8mCwpopn5HEZlSayspGhhkcYQVHjZAXFFyE7AtQPsA='))",
+           "hello paytm checksum");
+    /* round trips over every length 0..40 and every key size */
+    expect("for _, kl in ipairs({16, 24, 32}) do local k = string.rep('k', kl)"
+           " for n = 0, 40 do local d = string.rep('d', n)"
+           "  local e = gw.crypto.aes_ecb_encrypt(k, d)"
+           "  assert(#e == (n // 16 + 1) * 16)"
+           "  assert(gw.crypto.aes_ecb_decrypt(k, e) == d)"
+           "  local c = gw.crypto.aes_cbc_encrypt(k, string.rep('i', 16), d)"
+           "  assert(gw.crypto.aes_cbc_decrypt(k, string.rep('i', 16), c) == d)"
+           " end end return 'ok'", "ok");
+    /* bad input: nil, err */
+    expect("return select(2, gw.crypto.aes_ecb_decrypt(string.rep('k', 16), 'abc'))",
+           "crypto.aes_ecb_decrypt: data is not a whole number of 16-byte blocks");
+    expect("return select(2, gw.crypto.aes_ecb_decrypt(string.rep('k', 16), ''))",
+           "crypto.aes_ecb_decrypt: data is not a whole number of 16-byte blocks");
+    expect("return select(2, gw.crypto.aes_ecb_encrypt(string.rep('k', 15), 'abc'))",
+           "crypto.aes_ecb_encrypt: key must be 16, 24 or 32 bytes");
+    expect("return select(2, gw.crypto.aes_cbc_encrypt(string.rep('k', 16), 'iv', 'abc'))",
+           "crypto.aes_cbc_encrypt: iv must be 16 bytes");
+    /* wrong key: the padding does not check out (or, rarely, garbage) —
+     * never the plaintext */
+    expect("local e = gw.crypto.aes_ecb_encrypt(string.rep('k', 16), 'secret text')"
+           " local bad = 0 for i = 1, 50 do"
+           "  local p = gw.crypto.aes_ecb_decrypt(string.rep(string.char(i), 16), e)"
+           "  assert(p ~= 'secret text') if p == nil then bad = bad + 1 end end"
+           " return bad > 40", "true");
+    expect("local e = gw.crypto.aes_ecb_encrypt(string.rep('k', 16), 'x')"
+           " return select(2, gw.crypto.aes_ecb_decrypt(string.rep('j', 16), e))",
+           "crypto.aes_ecb_decrypt: AES-128-ECB: bad padding or wrong key");
+}
+
+
+static void
+test_sm4_ecb(void **state)
+{
+    (void) state;
+    /* GB/T 32907-2016 appendix A.1: key = plaintext = 0123456789abcdeffedcba9876543210
+     * -> 681edf34d206965e86b3e94f536e4246; PKCS#7 then adds one block (the
+     * whole output checked against `openssl enc -sm4-ecb`) */
+    expect(HX "local k = h('0123456789abcdeffedcba9876543210')"
+           " return x(gw.crypto.sm4_ecb_encrypt(k, k))",
+           "681edf34d206965e86b3e94f536e4246002a8a4efa863ccad024ac0300bb40d2");
+    expect(HX "local k = h('0123456789abcdeffedcba9876543210')"
+           " return x(gw.crypto.sm4_ecb_decrypt(k,"
+           " h('681edf34d206965e86b3e94f536e4246002a8a4efa863ccad024ac0300bb40d2')))",
+           "0123456789abcdeffedcba9876543210");
+    /* multi-block with a partial last block (`openssl enc -sm4-ecb`) */
+    expect(HX "return x(gw.crypto.sm4_ecb_encrypt(h('0123456789abcdeffedcba9876543210'),"
+           " 'SM4 multi-block plaintext, more than 32 bytes long!'))",
+           "f75f69d9c79d72bbb8966480ab127bcc98a9c1d2c0dba80fbd13fb6ff777e933"
+           "ca5c12b816041fa7d17ec4c3726b558b50364778264fd030b27114421f5a9da7");
+    expect("local k = string.rep('s', 16) for n = 0, 33 do local d = string.rep('d', n)"
+           " assert(gw.crypto.sm4_ecb_decrypt(k, gw.crypto.sm4_ecb_encrypt(k, d)) == d) end"
+           " return 'ok'", "ok");
+    expect("return select(2, gw.crypto.sm4_ecb_encrypt(string.rep('k', 32), 'x'))",
+           "crypto.sm4_ecb_encrypt: key must be 16 bytes");
+    expect("return select(2, gw.crypto.sm4_ecb_decrypt(string.rep('k', 16), 'x'))",
+           "crypto.sm4_ecb_decrypt: data is not a whole number of 16-byte blocks");
+}
+
+
+static void
+test_hmac_algorithms_and_encodings(void **state)
+{
+    (void) state;
+    /* RFC 4231 test case 2 (HMAC-SHA-256/512), RFC 2202 case 2 (SHA-1, MD5) */
+    expect("return gw.crypto.hmac('sha256', 'Jefe', 'what do ya want for nothing?')",
+           "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    expect("return gw.crypto.hmac('SHA256', 'Jefe', 'what do ya want for nothing?', 'HEX')",
+           "5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843");
+    expect("return gw.crypto.hmac('Sha512', 'Jefe', 'what do ya want for nothing?')",
+           "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+           "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737");
+    expect("return gw.crypto.hmac('SHA1', 'Jefe', 'what do ya want for nothing?')",
+           "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+    expect("return gw.crypto.hmac('MD5', 'Jefe', 'what do ya want for nothing?')",
+           "750c783e6ab0b503eaa86e310a5db738");
+    /* HMAC-SM3 (`openssl dgst -sm3 -hmac Jefe`) */
+    expect("return gw.crypto.hmac('SM3', 'Jefe', 'what do ya want for nothing?')",
+           "2e87f1d16862e6d964b50a5200bf2b10b764faa9680a296a2405f24bec39f882");
+    /* base64 (Stripe-style hex, Adyen/Square/Shopify-style base64) and raw */
+    expect("return gw.crypto.hmac('sha256', 'Jefe', 'what do ya want for nothing?', 'base64')",
+           "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=");
+    expect("return gw.crypto.hmac_sha256('Jefe', 'what do ya want for nothing?', 'base64')",
+           "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=");
+    expect("return #gw.crypto.hmac('sha512', 'k', 'd', 'raw')", "64");
+    expect_error("return gw.crypto.hmac('sha384', 'k', 'd')", "unknown hmac algorithm");
+    expect_error("return gw.crypto.hmac('sha256', 'k', 'd', 'Base64')", "encoding");
+}
+
+
+static void
+test_sha512_and_digest_encodings(void **state)
+{
+    (void) state;
+    expect("return gw.crypto.sha512('abc')",
+           "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+           "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+    expect("return #gw.crypto.sha512('abc', 'raw')", "64");
+    expect("return gw.crypto.sha256('abc', 'base64')",
+           "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+    expect("return gw.crypto.sm3('abc', 'HEX')",
+           "66C7F0F462EEEDD9D1F2D46BDC10E4E24167C4875CF2F7A2297DA02B8F4BA8E0");
+}
+
+
+#define WX_MSG "1554208460\\n593BEC0C930BF1AFEB40B4A08C8FB242\\n{\"a\":1}\\n"
+#define WX_SIG "VR5nnXdiEjjNdIEkEsVV+N0sz8ZYWY6dkCUmpeT28ca98gWVww2w1v9SODvfwkGa3abQQ4w/qabNr7r4PiBChulDZF7R1uSYSZYrGzYrffIajJvzA1A1D6JiHbmvKaXXgyVWPJ3+R2f2ZM5vf8+JUD2PBVKPS0kDmtpGwzlchyINVJlKj8yHErvakOrnjCHUWB7jcRsQQ/p2DbJtbYZAuQfdI91saNhoDfFQh0GWMQvctSlbRrcZfiK94B5XCxHN3/rZndcvqPxza5W2iVyhOeW6NsT6WAgL6ns/h/MTJUDjB52EAdYaGAhwTIfB4vqS3Gf1O8hrW6AwYQ9YPiJM7g=="
+#define SHA512_SIG "TiuI7xI6vvYVhBblIzLy6jeqwP+cRCy50VFA4jKN6m8XDbyBYnp5MeR8a1Dt6IUwh0smnmFmJ148oDphKiRzxaxkoDVmQbfLd2H9Ea2JREXnhXEKueloGPX50LtzqxuZSJLWzcQ5ARp9eep/ygEWqO59R0oAwPRfglHHqp4cu4+e9b8EpTvKdoU6ZBZXJeex7yei1CYERwO979mJ0sM9skUukdl8pO6fflxmgE074mD10rAF1ffKGi2zMh5sqaeGIYxBA9meF1Cd0bHZR2EeE3BZHvWo+sISQn8q2ehWqbkrORgVDG59zSaNyFfQE4NeYvkIPRDY66mwNzUgrPCm4g=="
+
+
+static void
+test_certificates_verify_and_serial(void **state)
+{
+    (void) state;
+    /* WeChat Pay v3 style: RSA2 over "ts\nnonce\nbody\n", signed by
+     * `openssl dgst -sha256 -sign`, verified with the platform CERTIFICATE */
+    expect("return gw.crypto.verify('wxpay_test_platform_cert', 'RSA2', '" WX_MSG "', '"
+           WX_SIG "')", "true");
+    expect("return gw.crypto.verify('wxpay_test_platform_cert', 'RSA2', '" WX_MSG "x', '"
+           WX_SIG "')", "false");
+    expect("return gw.crypto.verify('v13_test_public', 'RSA2', '" WX_MSG "', '" WX_SIG "')",
+           "false");
+    /* a private key verifies too (its public half) */
+    expect("return gw.crypto.verify('wxpay_test_platform_private', 'RSA2', '" WX_MSG "', '"
+           WX_SIG "')", "true");
+    /* a certificate has no private key: it cannot sign */
+    expect_error("return gw.crypto.sign('wxpay_test_platform_cert', 'RSA2', 'x')",
+                 "signing failed");
+    /* serials: WeChat "hex" as openssl x509 -serial prints it, UnionPay "dec" */
+    expect("return gw.crypto.cert_serial('wxpay_test_platform_cert')", "1234ABCD5678EF9001");
+    expect("return gw.crypto.cert_serial('wxpay_test_platform_cert', 'hex')",
+           "1234ABCD5678EF9001");
+    expect("return gw.crypto.cert_serial('wxpay_test_platform_cert', 'dec')",
+           "335836746209041551361");
+    expect("return gw.crypto.cert_serial('serial_0abc_test_cert')", "0ABC");
+    expect("return gw.crypto.cert_serial('serial_0abc_test_cert', 'dec')", "2748");
+    expect("return gw.crypto.cert_serial('sm2_test_cert', 'dec')", "69026276696");
+    expect_error("return gw.crypto.cert_serial('v13_test_public')", "not a certificate");
+    expect_error("return gw.crypto.cert_serial('no_such_cert')", "not found");
+    expect_error("return gw.crypto.cert_serial('wxpay_test_platform_cert', 'b64')", "format");
+    /* RSA-SHA512: signature made by `openssl dgst -sha512 -sign`, and a round trip */
+    expect("return gw.crypto.sign('v13_test_private', 'RSA-SHA512', 'sha512 message')",
+           SHA512_SIG);
+    expect("return gw.crypto.verify('v13_test_public', 'SHA512withRSA', 'sha512 message', '"
+           SHA512_SIG "')", "true");
+    expect("return gw.crypto.verify('v13_test_public', 'RSA2', 'sha512 message', '"
+           SHA512_SIG "')", "false");
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_secret_from_temp_keystore),
+        cmocka_unit_test(test_aes_gcm_known_answers),
+        cmocka_unit_test(test_aes_ecb_cbc),
+        cmocka_unit_test(test_hmac_algorithms_and_encodings),
+        cmocka_unit_test(test_sha512_and_digest_encodings),
+        cmocka_unit_test(test_certificates_verify_and_serial),
+        cmocka_unit_test(test_sm4_ecb),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

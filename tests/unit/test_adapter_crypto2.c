@@ -20,6 +20,8 @@
 #include <cmocka.h>
 
 #include <lua.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "pgw_adapter.h"
 #include "lua_harness.h"
@@ -382,6 +384,113 @@ test_certificates_verify_and_serial(void **state)
 }
 
 
+/* Decrypts base64 RSA-OAEP (SHA-1/MGF1-SHA-1) with a keystore private key. */
+static int
+oaep_decrypt(const char *keyname, const char *b64, char *out, size_t *outlen)
+{
+    char err[256];
+    unsigned char ct[1024];
+    size_t ctlen = 0;
+    EVP_PKEY *pkey = pgw_keystore_get(keys, keyname, err, sizeof(err));
+    EVP_PKEY_CTX *pctx;
+    int rc = -1;
+
+    if (pkey == NULL || strlen(b64) > 1300 || pgw_b64_decode(b64, strlen(b64), ct, &ctlen) != 0) {
+        return -1;
+    }
+    pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (pctx != NULL && EVP_PKEY_decrypt_init(pctx) == 1
+        && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) == 1
+        && EVP_PKEY_CTX_set_rsa_oaep_md(pctx, EVP_sha1()) == 1
+        && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha1()) == 1
+        && EVP_PKEY_decrypt(pctx, (unsigned char *) out, outlen, ct, ctlen) == 1) {
+        rc = 0;
+    }
+    EVP_PKEY_CTX_free(pctx);
+    return rc;
+}
+
+
+static void
+test_rsa_oaep_encrypt(void **state)
+{
+    static const char *const pairs[][2] = {
+        {"wxpay_test_platform_cert", "wxpay_test_platform_private"},   /* certificate */
+        {"v13_test_public", "v13_test_private"},                       /* SPKI */
+        {"alipay_fixture_platform_public", "alipay_fixture_platform_private"}, /* bare b64 */
+    };
+    char out[8192], plain[1024];
+    size_t i, plen;
+
+    (void) state;
+    for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        char body[256];
+        snprintf(body, sizeof(body),
+                 "return gw.crypto.rsa_oaep_encrypt('%s', '\xe5\xbc\xa0\xe4\xb8\x89')",
+                 pairs[i][0]);
+        assert_int_equal(run(body, out, sizeof(out)), 0);
+        assert_int_equal(strlen(out), 344);              /* 256 bytes, base64 */
+        plen = sizeof(plain);
+        assert_int_equal(oaep_decrypt(pairs[i][1], out, plain, &plen), 0);
+        assert_int_equal(plen, 6);
+        assert_memory_equal(plain, "\xe5\xbc\xa0\xe4\xb8\x89", 6);   /* 张三 */
+    }
+    /* OAEP is randomised: two encryptions differ */
+    expect("return gw.crypto.rsa_oaep_encrypt('v13_test_public', 'x')"
+           " ~= gw.crypto.rsa_oaep_encrypt('v13_test_public', 'x')", "true");
+    /* 2048-bit key: at most 256 - 42 = 214 bytes */
+    expect("return #gw.crypto.rsa_oaep_encrypt('v13_test_public', string.rep('a', 214))",
+           "344");
+    expect("return select(2, gw.crypto.rsa_oaep_encrypt('v13_test_public',"
+           " string.rep('a', 215)))",
+           "crypto.rsa_oaep_encrypt: key 'v13_test_public': data too long for RSA-OAEP with"
+           " this key");
+    expect("return select(2, gw.crypto.rsa_oaep_encrypt('sm2_test_public', 'x'))",
+           "crypto.rsa_oaep_encrypt: key 'sm2_test_public': not an RSA key");
+    expect_error("return gw.crypto.rsa_oaep_encrypt('no_such_key', 'x')", "not found");
+}
+
+
+/* SM2 signatures made by the openssl CLI over "hello sm2" with
+ * distid 1234567812345678 (pkeyutl -rawin -digest sm3, and dgst -sm3) */
+#define SM2_CLI_SIG1 "MEYCIQCGsR38LBblIGenlx/J2nxH7txL5OCQrUqET6weWQSxdgIhAKX7QzY5sRV3LgT4+3YANN+JAppX0rw2lSvcEQ4LBxY4"
+#define SM2_CLI_SIG2 "MEUCIDeO3PRgs/Bc+psTroXzQ6LhEnYLRFlL5+nbOIheSgwBAiEA9Hy6ZXdQhVoRh+C/xqS/BItQRTCRR5OJWXWY8jVqwQA="
+
+
+static void
+test_sm2_sign_verify(void **state)
+{
+    (void) state;
+    expect("return gw.crypto.verify('sm2_test_public', 'SM2', 'hello sm2', '" SM2_CLI_SIG1 "')",
+           "true");
+    expect("return gw.crypto.verify('sm2_test_cert', 'SM2', 'hello sm2', '" SM2_CLI_SIG2 "')",
+           "true");
+    expect("return gw.crypto.verify('sm2_test_public', 'SM3withSM2', 'hello sm3', '"
+           SM2_CLI_SIG1 "')", "false");
+    /* sign -> verify round trip with the public key, the certificate, the
+     * private key; signatures are randomised and DER (<= 72 bytes) */
+    expect("local s = gw.crypto.sign('sm2_test_private', 'SM2', 'order=1&amount=100')"
+           " local raw = gw.crypto.base64_decode(s)"
+           " assert(raw:byte(1) == 0x30 and #raw <= 72)"
+           " assert(s ~= gw.crypto.sign('sm2_test_private', 'SM2', 'order=1&amount=100'))"
+           " return tostring(gw.crypto.verify('sm2_test_public', 'SM2', 'order=1&amount=100', s))"
+           " .. tostring(gw.crypto.verify('sm2_test_cert', 'SM2', 'order=1&amount=100', s))"
+           " .. tostring(gw.crypto.verify('sm2_test_private', 'SM2', 'order=1&amount=100', s))"
+           " .. tostring(gw.crypto.verify('sm2_test_cert', 'SM2', 'order=1&amount=101', s))",
+           "truetruetruefalse");
+    /* garbage signatures are false, not errors */
+    expect("return gw.crypto.verify('sm2_test_public', 'SM2', 'x', 'AAAA')", "false");
+    expect("return gw.crypto.verify('sm2_test_public', 'SM2', 'x', '" SM2_CLI_SIG1 "x')",
+           "false");
+    /* key/algorithm mismatches raise */
+    expect_error("return gw.crypto.sign('v13_test_private', 'SM2', 'x')", "not an SM2 key");
+    expect_error("return gw.crypto.sign('sm2_test_private', 'RSA2', 'x')", "not an RSA key");
+    expect_error("return gw.crypto.verify('sm2_test_cert', 'RSA2', 'x', 'AAAA')",
+                 "not an RSA key");
+    expect_error("return gw.crypto.sign('sm2_test_public', 'SM2', 'x')", "signing failed");
+}
+
+
 int
 main(void)
 {
@@ -392,6 +501,8 @@ main(void)
         cmocka_unit_test(test_hmac_algorithms_and_encodings),
         cmocka_unit_test(test_sha512_and_digest_encodings),
         cmocka_unit_test(test_certificates_verify_and_serial),
+        cmocka_unit_test(test_rsa_oaep_encrypt),
+        cmocka_unit_test(test_sm2_sign_verify),
         cmocka_unit_test(test_sm4_ecb),
     };
 

@@ -75,7 +75,7 @@ pgw_transition_allowed(enum pgw_status from, enum pgw_status to)
     " pack_version, channel_trade_no, voucher_status, status, amount," \
     " expire_seconds, created_at, updated_at, finished_at, next_query_at," \
     " query_count, not_found_since, subject, notify_url, credential," \
-    " fail_reason, request_hash FROM orders "
+    " fail_reason, request_hash, request FROM orders "
 
 
 static void
@@ -131,6 +131,7 @@ pgw__fill(sqlite3_stmt *st, struct pgw_order *o)
     o->credential = pgw__dup_or_null(st, 21);
     o->fail_reason = pgw__dup_or_null(st, 22);
     o->request_hash = pgw__dup_or_null(st, 23);
+    o->request = pgw__dup_or_null(st, 24);
     return PGW_OK;
 }
 
@@ -217,6 +218,7 @@ pgw_order_clear(struct pgw_order *o)
     free(o->credential);
     free(o->fail_reason);
     free(o->request_hash);
+    free(o->request);
     memset(o, 0, sizeof(*o));
 }
 
@@ -242,6 +244,20 @@ pgw_order_pack_json(struct pgw_daemon *d, const struct pgw_order *o)
     if (j != NULL && o->channel_trade_no[0]) {
         json_object_set_new(j, "channel_trade_no",
                             json_string(o->channel_trade_no));
+    }
+    if (j != NULL && o->request != NULL) {
+        /* the caller's channel-specific inputs (docs/pack-operations.md):
+         * extra{auth_code, openid, payment_method, …}, bank_code, payer */
+        json_t *req = json_loads(o->request, 0, NULL);
+        static const char *const pass[] = { "extra", "bank_code", "payer" };
+
+        for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
+            json_t *v = json_object_get(req, pass[i]);
+            if (v != NULL) {
+                json_object_set(j, pass[i], v);
+            }
+        }
+        json_decref(req);
     }
     return j;
 }

@@ -44,6 +44,7 @@ struct pgw_order {
     char *credential;            /* owned JSON text, may be NULL */
     char *fail_reason;           /* owned, may be NULL */
     char *request_hash;          /* owned */
+    char *request;               /* owned: the caller's request JSON as stored */
 };
 
 const char *pgw_status_name(enum pgw_status st);

@@ -23,6 +23,8 @@ pgw_lua_open_gw(lua_State *L)
     lua_setfield(L, -2, "form");
     pgw_luaopen_crypto(L);
     lua_setfield(L, -2, "crypto");
+    pgw_luaopen_charset(L);
+    lua_setfield(L, -2, "charset");
     pgw_luaopen_time(L);
     lua_setfield(L, -2, "time");
     pgw_luaopen_amount(L);

@@ -491,6 +491,58 @@ test_sm2_sign_verify(void **state)
 }
 
 
+#define ZHONGWEN "\xe4\xb8\xad\xe6\x96\x87"          /* 中文 in UTF-8 */
+
+
+static void
+test_charset_iconv(void **state)
+{
+    (void) state;
+    /* 中文 <-> GBK d6d0 cec4 (also GB2312, GB18030) */
+    expect("return gw.crypto.hex_encode(gw.charset.from_utf8('" ZHONGWEN "', 'GBK'))",
+           "d6d0cec4");
+    expect("return gw.charset.to_utf8(gw.crypto.hex_decode('d6d0cec4'), 'GBK')", ZHONGWEN);
+    expect("return gw.charset.to_utf8(gw.charset.from_utf8('" ZHONGWEN "', 'gb2312'),"
+           " 'GB2312')", ZHONGWEN);
+    expect("return gw.charset.to_utf8(gw.charset.from_utf8('" ZHONGWEN "abc', 'GB18030'),"
+           " 'GB18030')", ZHONGWEN "abc");
+    /* € is a2e3 in GB18030; U+00E9 is e9 in ISO-8859-1 */
+    expect("return gw.crypto.hex_encode(gw.charset.from_utf8('\xe2\x82\xac', 'GB18030'))",
+           "a2e3");
+    expect("return gw.crypto.hex_encode(gw.charset.from_utf8('caf\xc3\xa9', 'ISO-8859-1'))",
+           "636166e9");
+    expect("return gw.charset.to_utf8('caf\\xe9', 'ISO-8859-1')", "caf\xc3\xa9");
+    expect("return gw.charset.to_utf8('', 'GBK')", "");
+    /* a long text forces the output buffer to grow (GBK 2 bytes -> UTF-8 3) */
+    expect("local g = string.rep(gw.crypto.hex_decode('d6d0cec4'), 5000)"
+           " local u = gw.charset.to_utf8(g, 'GBK')"
+           " return #u == 30000 and gw.charset.from_utf8(u, 'GBK') == g", "true");
+    /* invalid input: nil, err — never replaced or dropped */
+    expect("return select(2, gw.charset.to_utf8('ab\\xff\\xff', 'GBK'))",
+           "charset.to_utf8: invalid or unrepresentable GBK input at byte 2");
+    expect("return select(2, gw.charset.to_utf8('ab\\xd6', 'GBK'))",
+           "charset.to_utf8: incomplete GBK character at byte 2");
+    expect("return select(2, gw.charset.from_utf8('ok\\xe4\\xb8', 'GBK'))",
+           "charset.from_utf8: incomplete UTF-8 character at byte 2");
+    expect("return select(2, gw.charset.from_utf8('\\xc0\\xaf', 'GBK'))",
+           "charset.from_utf8: invalid or unrepresentable UTF-8 input at byte 0");
+    expect("return select(2, gw.charset.from_utf8('" ZHONGWEN "', 'ISO-8859-1'))",
+           "charset.from_utf8: invalid or unrepresentable UTF-8 input at byte 0");
+    expect("return gw.charset.from_utf8('" ZHONGWEN "', 'ISO-8859-1')", "nil");
+    /* names: no //TRANSLIT or //IGNORE, unknown charsets */
+    expect("return select(2, gw.charset.from_utf8('x', 'ASCII//TRANSLIT'))",
+           "charset.from_utf8: invalid charset name");
+    expect("return select(2, gw.charset.from_utf8('x', 'GBK//IGNORE'))",
+           "charset.from_utf8: invalid charset name");
+    expect("return select(2, gw.charset.to_utf8('x', ''))",
+           "charset.to_utf8: invalid charset name");
+    expect_prefix("return select(2, gw.charset.to_utf8('x', 'NO-SUCH-CHARSET'))",
+                  "charset.to_utf8: unknown charset conversion");
+    expect_error("return gw.charset.to_utf8({}, 'GBK')", "bad argument");
+    expect_error("return gw.charset.to_utf8('x')", "bad argument");
+}
+
+
 int
 main(void)
 {
@@ -504,6 +556,7 @@ main(void)
         cmocka_unit_test(test_rsa_oaep_encrypt),
         cmocka_unit_test(test_sm2_sign_verify),
         cmocka_unit_test(test_sm4_ecb),
+        cmocka_unit_test(test_charset_iconv),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -964,8 +964,14 @@ ngx_http_paygw_media_is(ngx_http_request_t *r, ngx_str_t *type)
         p++;
     }
 
-    if ((size_t) (end - p) < type->len
-        || ngx_strncasecmp(p, type->data, type->len) != 0)
+    if ((size_t) (end - p) < type->len) {
+        return 0;
+    }
+
+    /* as sent by nearly every client first, any case second */
+
+    if (ngx_memcmp(p, type->data, type->len) != 0
+        && ngx_strncasecmp(p, type->data, type->len) != 0)
     {
         return 0;
     }

@@ -36,9 +36,29 @@ static const u_char  ngx_http_paygw_form_class[256] = {
 };
 
 
+/*
+ * Word at a time: the high bit of every byte of x that equals the byte
+ * in c8 (c times 0x01..01); nonzero exactly when such a byte exists.
+ */
+
+#define NGX_HTTP_PAYGW_ONES    0x0101010101010101ULL
+#define NGX_HTTP_PAYGW_HIGHS   0x8080808080808080ULL
+
+#define ngx_http_paygw_has(x, c8)                                             \
+    ((((x) ^ (c8)) - NGX_HTTP_PAYGW_ONES) & ~((x) ^ (c8))                    \
+     & NGX_HTTP_PAYGW_HIGHS)
+
+#define NGX_HTTP_PAYGW_AMP8    (NGX_HTTP_PAYGW_ONES * '&')
+#define NGX_HTTP_PAYGW_EQ8     (NGX_HTTP_PAYGW_ONES * '=')
+#define NGX_HTTP_PAYGW_PCT8    (NGX_HTTP_PAYGW_ONES * '%')
+#define NGX_HTTP_PAYGW_PLUS8   (NGX_HTTP_PAYGW_ONES * '+')
+
+
 static ngx_int_t ngx_http_paygw_form_decode(u_char *p, u_char *end,
     u_char **scratch, ngx_str_t *out);
-static ngx_inline uint64_t ngx_http_paygw_form_key(ngx_str_t *name);
+static ngx_inline uint64_t ngx_http_paygw_load8(u_char *p);
+static ngx_inline uint64_t ngx_http_paygw_form_key(ngx_str_t *name,
+    u_char *limit);
 static ngx_inline ngx_int_t ngx_http_paygw_param_less(
     ngx_http_paygw_param_t *a, ngx_http_paygw_param_t *b);
 static void ngx_http_paygw_form_index(ngx_http_paygw_form_t *form);
@@ -54,7 +74,8 @@ ngx_int_t
 ngx_http_paygw_form_parse(ngx_pool_t *pool, ngx_str_t *body,
     ngx_http_paygw_form_t *form, const char **what)
 {
-    u_char                  *p, *end, *s, *scratch;
+    u_char                  *p, *end, *s, *scratch, *scratch_end;
+    uint64_t                 w;
     ngx_uint_t               i, j, n, c, esc;
     ngx_http_paygw_param_t  *all, *param, tmp;
 
@@ -64,6 +85,7 @@ ngx_http_paygw_form_parse(ngx_pool_t *pool, ngx_str_t *body,
     end = p + body->len;
     all = form->param;
     scratch = NULL;
+    scratch_end = NULL;
     n = 0;
 
     while (p < end) {
@@ -82,6 +104,26 @@ ngx_http_paygw_form_parse(ngx_pool_t *pool, ngx_str_t *body,
 
         s = p;
         esc = 0;
+
+        /* whole words without a separator first, then byte by byte */
+
+        while (end - p >= 8) {
+            w = ngx_http_paygw_load8(p);
+
+            if (ngx_http_paygw_has(w, NGX_HTTP_PAYGW_AMP8)
+                | ngx_http_paygw_has(w, NGX_HTTP_PAYGW_EQ8))
+            {
+                break;
+            }
+
+            if (ngx_http_paygw_has(w, NGX_HTTP_PAYGW_PCT8)
+                | ngx_http_paygw_has(w, NGX_HTTP_PAYGW_PLUS8))
+            {
+                esc = NGX_HTTP_PAYGW_C_ESC;
+            }
+
+            p += 8;
+        }
 
         while (p < end) {
             c = cls[*p];
@@ -106,6 +148,8 @@ ngx_http_paygw_form_parse(ngx_pool_t *pool, ngx_str_t *body,
                 if (scratch == NULL) {
                     return NGX_ERROR;
                 }
+
+                scratch_end = scratch + body->len;
             }
 
             if (ngx_http_paygw_form_decode(s, p, &scratch, &param->name)
@@ -114,9 +158,12 @@ ngx_http_paygw_form_parse(ngx_pool_t *pool, ngx_str_t *body,
                 goto malformed;
             }
 
+            param->key = ngx_http_paygw_form_key(&param->name, scratch_end);
+
         } else {
             param->name.data = s;
             param->name.len = p - s;
+            param->key = ngx_http_paygw_form_key(&param->name, end);
         }
 
         /* the value runs from after the '=' to the next '&' */
@@ -124,6 +171,22 @@ ngx_http_paygw_form_parse(ngx_pool_t *pool, ngx_str_t *body,
         if (p < end && *p == '=') {
             s = ++p;
             esc = 0;
+
+            while (end - p >= 8) {
+                w = ngx_http_paygw_load8(p);
+
+                if (ngx_http_paygw_has(w, NGX_HTTP_PAYGW_AMP8)) {
+                    break;
+                }
+
+                if (ngx_http_paygw_has(w, NGX_HTTP_PAYGW_PCT8)
+                    | ngx_http_paygw_has(w, NGX_HTTP_PAYGW_PLUS8))
+                {
+                    esc = NGX_HTTP_PAYGW_C_ESC;
+                }
+
+                p += 8;
+            }
 
             while (p < end) {
                 c = cls[*p];
@@ -145,6 +208,8 @@ ngx_http_paygw_form_parse(ngx_pool_t *pool, ngx_str_t *body,
                 if (scratch == NULL) {
                     return NGX_ERROR;
                 }
+
+                scratch_end = scratch + body->len;
             }
 
             if (ngx_http_paygw_form_decode(s, p, &scratch, &param->value)
@@ -158,7 +223,6 @@ ngx_http_paygw_form_parse(ngx_pool_t *pool, ngx_str_t *body,
             param->value.len = p - s;
         }
 
-        param->key = ngx_http_paygw_form_key(&param->name);
         n++;
 
         if (p < end) {
@@ -367,19 +431,47 @@ ngx_http_paygw_form_decode(u_char *p, u_char *end, u_char **scratch,
 }
 
 
-/* the first 8 bytes of a name, big-endian, zero-padded: orders as memcmp */
+/* 8 bytes as a little-endian word: the first byte is the lowest */
 
 static ngx_inline uint64_t
-ngx_http_paygw_form_key(ngx_str_t *name)
+ngx_http_paygw_load8(u_char *p)
+{
+    return (uint64_t) p[0] | (uint64_t) p[1] << 8 | (uint64_t) p[2] << 16
+           | (uint64_t) p[3] << 24 | (uint64_t) p[4] << 32
+           | (uint64_t) p[5] << 40 | (uint64_t) p[6] << 48
+           | (uint64_t) p[7] << 56;
+}
+
+
+/*
+ * The first 8 bytes of a name, big-endian, zero-padded: orders as memcmp.
+ * "limit" ends the buffer the name lies in: 8 bytes are read at once when
+ * they are inside it.
+ */
+
+static ngx_inline uint64_t
+ngx_http_paygw_form_key(ngx_str_t *name, u_char *limit)
 {
     size_t     i, n;
+    u_char    *p;
     uint64_t   key;
 
+    p = name->data;
     n = (name->len < 8) ? name->len : 8;
+
+    if (limit - p >= 8) {
+        key = (uint64_t) p[0] << 56 | (uint64_t) p[1] << 48
+              | (uint64_t) p[2] << 40 | (uint64_t) p[3] << 32
+              | (uint64_t) p[4] << 24 | (uint64_t) p[5] << 16
+              | (uint64_t) p[6] << 8 | (uint64_t) p[7];
+
+        return (n == 8) ? key : key & ~(~(uint64_t) 0 >> (8 * n));
+    }
+
     key = 0;
 
     for (i = 0; i < n; i++) {
-        key = (key << 8) | name->data[i];
+        key = (key << 8) | p[i];
     }
 
     return (n == 8) ? key : key << (8 * (8 - n));

@@ -67,6 +67,24 @@ pgw_classify(const json_t *op_codes, const char *code)
 }
 
 
+int
+pgw_classify_mapped(const json_t *op_codes, const char *code)
+{
+    size_t i;
+
+    if (code == NULL || code[0] == '\0' || !json_is_object(op_codes)) {
+        return 0;
+    }
+    for (i = 0; i < sizeof(pgw_classify_lists) / sizeof(pgw_classify_lists[0]); i++) {
+        const json_t *list = json_object_get(op_codes, pgw_classify_lists[i].list);
+        if (list != NULL && pgw_classify_in(list, code)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+
 static const char *const pgw_class_names[] = {
     "PROCESSING", "SUCCESS", "FAILED", "CLOSED", "NOT_FOUND", "NOT_SENT"
 };

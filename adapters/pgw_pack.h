@@ -79,6 +79,8 @@ struct pgw_outcome {    /* an interpreted channel answer, owned */
     json_t *fields;     /* channel_trade_no, credential{type,qr_code}, amount, ... */
     char error[256];    /* script / parse / signature error, "" if none */
     char *masked;       /* the raw answer with secrets masked */
+    int unmapped;       /* a code was extracted but is on none of the op's lists:
+                           PROCESSING, and counted per (channel, code) */
 };
 /* headers (borrowed, may be NULL): the answer's headers, name -> string; the
  * pack sees them as resp.headers with lower-case names (resp = {status,
@@ -113,6 +115,8 @@ void pgw_outcome_clear(struct pgw_outcome *); void pgw_notify_clear(struct pgw_n
  * than one list -> PGW_CLASS_PROCESSING. */
 enum pgw_class pgw_classify(const json_t *op_codes, const char *code);
 const char *pgw_class_name(enum pgw_class);       /* "SUCCESS", ... (static) */
+/* 1 if code is on any of the op's lists (processing included), else 0 */
+int pgw_classify_mapped(const json_t *op_codes, const char *code);
 int pgw_class_from_name(const char *name, enum pgw_class *out); /* 0 / -1 */
 
 /* Mask a channel message for the log: values of the listed fields (JSON

@@ -396,6 +396,9 @@ pgw_pack_parse(struct pgw_pack *p, const char *op, long http_status,
     pgw_outcome_take(c.result, out);
     out->cls = pgw_classify(json_object_get(json_object_get(p->manifest, "codes"), op),
                             out->code);
+    out->unmapped = out->code[0] != '\0'
+        && !pgw_classify_mapped(json_object_get(json_object_get(p->manifest, "codes"), op),
+                                out->code);
     if (json_is_true(json_object_get(p->manifest, "signed_responses"))
         && !json_is_true(json_object_get(c.result, "verified"))) {
         pgw_outcome_error(out, "", "response signature invalid");
@@ -483,10 +486,12 @@ pgw_pack_notify(struct pgw_pack *p, const char *content_type, const json_t *head
     }
     if (json_is_true(json_object_get(c.result, "verified"))
         && out->outcome.error[0] == '\0') {
+        const json_t *nc = json_object_get(json_object_get(p->manifest, "codes"), "notify");
+
         out->verified = 1;
-        out->outcome.cls = pgw_classify(json_object_get(json_object_get(p->manifest,
-                                                                        "codes"), "notify"),
-                                        out->outcome.code);
+        out->outcome.cls = pgw_classify(nc, out->outcome.code);
+        out->outcome.unmapped = out->outcome.code[0] != '\0'
+                                && !pgw_classify_mapped(nc, out->outcome.code);
     } else if (out->outcome.error[0] == '\0') {
         pgw_outcome_error(&out->outcome, "", "notify signature invalid");
     }

@@ -402,11 +402,11 @@ static int pgwctl__cmd_exchange(struct pgwctl_ch *c, const char *op, const json_
         snprintf(out.error, sizeof(out.error), "%s", err);
         cls = sent == PGW_SENT_NOT_SENT ? "NOT_SENT" : "PROCESSING";
     }
-    res = json_pack("{s:s, s:s, s:i, s:s, s:s, s:O, s:s, s:o}", "op", op,
+    res = json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:O, s:s, s:o}", "op", op,
                     "sent", sent == PGW_SENT_ANSWERED ? "ANSWERED"
                         : sent == PGW_SENT_NOT_SENT ? "NOT_SENT" : "UNKNOWN",
                     "http_status", (int) status, "class", cls, "code", out.code,
-                    "fields", out.fields, "error", out.error,
+                    "unmapped", out.unmapped, "fields", out.fields, "error", out.error,
                     "request", pgwctl__msg_json(c, &m, 0));
     pgwctl__print(res);
     pgw_outcome_clear(&out);
@@ -431,8 +431,8 @@ static int pgwctl__cmd_notify(struct pgwctl_ch *c, const char *body_file, const 
         ctype = json_string_value(json_object_get(headers, "content-type"));
     }
     pgw_pack_notify(c->pack, ctype ? ctype : "", headers, query, body, len, &nt);
-    res = json_pack("{s:b, s:b, s:s, s:s, s:s, s:O, s:s, s:{s:i, s:s, s:s}}",
-                    "verified", nt.verified, "hint", nt.hint,
+    res = json_pack("{s:b, s:b, s:b, s:s, s:s, s:s, s:O, s:s, s:{s:i, s:s, s:s}}",
+                    "verified", nt.verified, "hint", nt.hint, "unmapped", nt.outcome.unmapped,
                     "out_trade_no", nt.out_trade_no,
                     "class", pgw_class_name(nt.outcome.cls), "code", nt.outcome.code,
                     "fields", nt.outcome.fields, "error", nt.outcome.error,

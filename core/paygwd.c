@@ -208,6 +208,7 @@ out:
         evhttp_free(d.admin_http);
     }
     pgw_packs_free(d.packs);
+    json_decref(d.metrics.unmapped);
     pgw_apps_free(d.apps);
     pgw_config_free(d.conf);
     if (d.base) {

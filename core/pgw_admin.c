@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/http.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
@@ -149,6 +150,69 @@ pgw__trace(struct pgw_daemon *d, struct evhttp_request *req, const char *no)
 }
 
 
+void
+pgw_metrics_unmapped(struct pgw_daemon *d, const char *channel, const char *code)
+{
+    char key[192];
+    json_t *n;
+
+    if (d->metrics.unmapped == NULL && (d->metrics.unmapped = json_object()) == NULL) {
+        return;
+    }
+    snprintf(key, sizeof(key), "%s\t%s", channel, code);
+    n = json_object_get(d->metrics.unmapped, key);
+    if (n == NULL && json_object_size(d->metrics.unmapped) >= 1000) {
+        snprintf(key, sizeof(key), "%s\t(other)", channel);
+        n = json_object_get(d->metrics.unmapped, key);
+    }
+    if (n != NULL) {
+        json_integer_set(n, json_integer_value(n) + 1);
+    } else {
+        json_object_set_new(d->metrics.unmapped, key, json_integer(1));
+    }
+}
+
+
+/* a Prometheus label value: backslash, double quote and newline escaped */
+static void
+pgw__label(struct evbuffer *b, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\\' || s[i] == '"') {
+            evbuffer_add_printf(b, "\\%c", s[i]);
+        } else if (s[i] == '\n') {
+            evbuffer_add(b, "\\n", 2);
+        } else {
+            evbuffer_add(b, s + i, 1);
+        }
+    }
+}
+
+
+static void
+pgw__metrics_unmapped(struct pgw_daemon *d, struct evbuffer *b)
+{
+    const char *key;
+    json_t *n;
+
+    evbuffer_add_printf(b, "# HELP paygw_channel_unmapped_codes_total answers whose code"
+                           " is on none of the pack's lists (kept PROCESSING)\n"
+                           "# TYPE paygw_channel_unmapped_codes_total counter\n");
+    json_object_foreach(d->metrics.unmapped, key, n) {
+        const char *tab = strchr(key, '\t');
+
+        if (tab == NULL) {
+            continue;
+        }
+        evbuffer_add_printf(b, "paygw_channel_unmapped_codes_total{channel=\"");
+        pgw__label(b, key, (size_t) (tab - key));
+        evbuffer_add_printf(b, "\",code=\"");
+        pgw__label(b, tab + 1, strlen(tab + 1));
+        evbuffer_add_printf(b, "\"} %lld\n", (long long) json_integer_value(n));
+    }
+}
+
+
 static void
 pgw__metrics(struct pgw_daemon *d, struct evhttp_request *req)
 {
@@ -194,8 +258,18 @@ pgw__metrics(struct pgw_daemon *d, struct evhttp_request *req)
                  (unsigned long long) ss.conflicts,
                  (unsigned long long) ss.errors,
                  pgw_transport_in_flight(d->transport));
-    pgw_http_text(req, 200, "text/plain; version=0.0.4", buf,
-                  n < (int) sizeof(buf) ? (size_t) n : sizeof(buf) - 1);
+    struct evbuffer *out = evbuffer_new();
+
+    if (out == NULL) {
+        pgw_http_text(req, 503, "text/plain", "retry", 5);
+        return;
+    }
+    evbuffer_add(out, buf, n < (int) sizeof(buf) ? (size_t) n : sizeof(buf) - 1);
+    pgw__metrics_unmapped(d, out);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evhttp_send_reply(req, 200, NULL, out);
+    evbuffer_free(out);
 }
 
 

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "pgw_core.h"
 
 struct event_base;
@@ -33,6 +35,8 @@ struct pgw_metrics {
     uint64_t discrepancies;
     uint64_t caller_notify_sent;
     uint64_t caller_notify_failed;
+    json_t *unmapped;            /* "channel\tcode" -> count of answers whose
+                                    code is on none of the pack's lists */
 };
 
 struct pgw_daemon {
@@ -54,6 +58,10 @@ struct pgw_daemon {
     int scanning;
     struct pgw_metrics metrics;
 };
+
+/* counts one unmapped channel code (bounded: past 1000 distinct codes they
+ * are counted under code "(other)") */
+void pgw_metrics_unmapped(struct pgw_daemon *d, const char *channel, const char *code);
 
 /* parts started by paygwd.c */
 int pgw_api_start(struct pgw_daemon *d, char *err, size_t errlen);

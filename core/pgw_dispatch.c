@@ -539,6 +539,9 @@ pgw__interpret(struct pgw__op *op, const struct pgw_http_result *res,
     if (res->sent == PGW_SENT_ANSWERED) {
         pgw_pack_parse(op->pack, op->op, res->status, res->headers, res->body, res->body_len,
                        op->order_json, out);
+        if (out->unmapped) {
+            pgw_metrics_unmapped(d, pgw_pack_channel(op->pack), out->code);
+        }
     } else {
         out->cls = res->sent == PGW_SENT_NOT_SENT ? PGW_CLASS_NOT_SENT
                                                   : PGW_CLASS_PROCESSING;

@@ -152,6 +152,9 @@ pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
         goto done;
     }
     d->metrics.notifies_verified++;
+    if (nt.outcome.unmapped) {
+        pgw_metrics_unmapped(d, channel, nt.outcome.code);
+    }
 
     int rc = pgw_order_load_by_channel_no(d, channel, nt.out_trade_no, &o);
     have_order = rc == PGW_OK;

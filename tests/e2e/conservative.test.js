@@ -82,6 +82,11 @@ test(`unclear precreate answers (${UNCLEAR.join(', ')}) → PROCESSING, never re
     assert.equal(await precreateCount(c.no), 1, `${c.b}: precreate still sent once`);
     assert.equal((await stack.simCounts(c.no)).bad_sign, 0);
   }));
+  // the unknown code stayed PROCESSING and is visible to ops as unmapped
+  const m = await stack.admin('GET', '/metrics');
+  assert.equal(m.status, 200);
+  assert.match(m.text, /^paygw_channel_unmapped_codes_total\{channel="alipay",code="40004:ACQ\.SOMETHING_NEW"\} [1-9]\d*$/m,
+    `unmapped code counted in /metrics:\n${m.text}`);
 });
 
 test('query "order does not exist" keeps the order PROCESSING', { timeout: 30000 }, async () => {

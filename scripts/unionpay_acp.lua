@@ -1,0 +1,447 @@
+-- scripts/unionpay_acp.lua -- China UnionPay online gateway (ACP 5.1.0):
+-- code lists, answer parsers and the backUrl notify verifier of the
+-- unionpay_acp pack (builders: templates/unionpay_acp.lua).
+--
+-- Answers are `k=v&k=v` text, NOT url-encoded (the signature and the PEM in
+-- signPubKeyCert keep their raw '+', '/', '=' and newlines; reserved fields
+-- may hold `{…&…=…}`): parse_kv splits them the way the official SDK does
+-- (SDKUtil.parseQString: '&' inside {…} or […] does not split).
+-- The backUrl notify is a normal url-encoded form POST.
+--
+-- Verification (every answer and notify must carry a good signature before
+-- it can leave PROCESSING; signed_responses = true):
+--   signMethod 01: SHA256withRSA over lowercase hex(SHA-256(S)), S = every
+--     received field except `signature` (empty ones included, as
+--     SDKUtil.coverMap2String does), sorted, k=v&k=v.  The key is the
+--     CONFIGURED UnionPay verify certificate (ctx.config.verify_cert).  The
+--     signPubKeyCert sent in the message is only signed over, not trusted:
+--     gw.* cannot check a certificate chain held in Lua (packs see keys by
+--     name only), so a rotated UnionPay certificate fails closed (PROCESSING)
+--     until the keystore is updated.
+--   signMethod 11 / 12: hex(SHA-256|SM3(S & hex(SHA-256|SM3(secureKey)))).
+--   A message may use any signMethod whose key is configured (01: verify_cert,
+--   11/12: secure_key); both keys are UnionPay's or shared with it only.
+--
+-- Codes extracted (classified by the host against S.codes):
+--   pay, front consume : "FORM_READY" once the form credential is built and
+--                        UnionPay's cashier page answered (prepay: the
+--                        order stays PROCESSING);
+--   pay, back consume / refund / cancel : respCode of the synchronous
+--                        answer ("00" = ACCEPTED only, never final);
+--   query / refund_query: "00:" .. origRespCode when respCode is 00 (the
+--                        query itself worked), else respCode ("34" = no such
+--                        transaction -> not_found);
+--   notify             : respCode of the notify.
+
+local S = {}
+
+-- Sources.  respCode table: UnionPay open platform 应答码 list (ranges: 01-09
+-- UnionPay system, 10-29 message format, 30-59 merchant-side business checks,
+-- 60-89 cardholder / issuer); the status rules: the official ACP 5.1 Java
+-- demo (Form_6_5_Query / BackRcvResponse comments: "00" query -> origRespCode
+-- 00 success, 03/04/05 processing or unknown -> query again / statement, 34 =
+-- order not found -> unknown, 10/11 = the query itself failed; backTrans "00"
+-- = accepted, result by notify/query).
+local DOC_CODES = "https://open.unionpay.com/ajweb/help/respCode/respCodeList"
+local DOC_QUERY = "https://open.unionpay.com/tjweb/acproduct/APIList?apiservId=448&acpAPIId=757"
+local DOC_BACK = "https://open.unionpay.com/tjweb/acproduct/APIList?apiservId=448&acpAPIId=755"
+local DOC_FRONT = "https://open.unionpay.com/tjweb/acproduct/APIList?apiservId=448&acpAPIId=754"
+local DOC_NOTIFY = "https://open.unionpay.com/tjweb/acproduct/APIList?apiservId=448&acpAPIId=756"
+
+-- in doubt / in progress: 03 通讯超时, 04 状态未明, 05 已受理, 12 重复交易
+-- (the first one may have gone through), 02/06 system busy, 37 too many
+-- queries, 42/74/75 debited (扣款成功 …), 70 waiting for the cardholder
+local IN_DOUBT = { "03", "04", "05", "02", "06", "12", "37", "42", "70", "74", "75" }
+
+-- message format / signature / permission problems: the transaction was
+-- refused before any processing (10 报文格式错误, 11 验证签名失败, 13 报文
+-- 交易要素缺失, 31 商户状态不正确, 32 无此交易权限, 43 无此业务权限).  Only
+-- honoured on a signed answer.
+local REJECTED = { "10", "11", "13", "31", "32", "43" }
+
+-- definitive declines of a consume (30 交易未通过, 33 金额超限, 38 风险受限,
+-- 60-68 / 71 / 73 / 77 cardholder or issuer refusals, 01 交易失败)
+local CONSUME_DECLINED = { "01", "30", "33", "38", "60", "61", "62", "63", "64", "65",
+                           "66", "67", "68", "71", "73", "77" }
+
+local function prefixed(prefix, list)
+  local out = {}
+  for i, c in ipairs(list) do out[i] = prefix .. c end
+  return out
+end
+
+S.codes = {
+  pay = {
+    success = { source = DOC_FRONT, codes = { "FORM_READY" } },
+    failure = { source = DOC_CODES, codes = CONSUME_DECLINED },
+    processing = { source = DOC_BACK, codes = { "00", table.unpack(IN_DOUBT) } },
+    rejected = { source = DOC_CODES, codes = REJECTED },
+  },
+  query = {
+    -- A6 = 有缺陷的成功 (success with a defect): paid (demo treats it as success)
+    success = { source = DOC_QUERY, codes = { "00:00", "00:A6" } },
+    failure = { source = DOC_CODES, codes = prefixed("00:", CONSUME_DECLINED) },
+    processing = { source = DOC_QUERY, codes = {
+      "00:03", "00:04", "00:05", "00:42", "00:70", "00:74", "00:75",
+      "03", "04", "05", "06", "10", "11", "12", "37",
+    } },
+    not_found = { source = DOC_QUERY, codes = { "34" } },
+  },
+  refund = {
+    -- backTrans "00" is acceptance only: the result comes by notify / query.
+    -- "FINAL" is never produced by the parser (the list must not be empty).
+    success = { source = DOC_BACK, codes = { "FINAL" } },
+    -- 35 原交易不存在或状态不正确, 36 与原交易信息不符, 45/46 already
+    -- refunded / voided, 33 amount over the refundable
+    failure = { source = DOC_CODES, codes = { "33", "35", "36", "45", "46" } },
+    processing = { source = DOC_BACK, codes = { "00", table.unpack(IN_DOUBT) } },
+    rejected = { source = DOC_CODES, codes = REJECTED },
+  },
+  refund_query = {
+    success = { source = DOC_QUERY, codes = { "00:00", "00:A6" } },
+    failure = { source = DOC_CODES, codes = {
+      "00:01", "00:33", "00:35", "00:36", "00:45", "00:46",
+    } },
+    processing = { source = DOC_QUERY, codes = {
+      "00:03", "00:04", "00:05", "03", "04", "05", "06", "10", "11", "12", "37",
+    } },
+    not_found = { source = DOC_QUERY, codes = { "34" } },
+  },
+  cancel = {
+    success = { source = DOC_BACK, codes = { "FINAL" } },   -- never produced, see refund
+    failure = { source = DOC_CODES, codes = { "33", "35", "36", "45", "46" } },
+    processing = { source = DOC_BACK, codes = { "00", table.unpack(IN_DOUBT) } },
+    rejected = { source = DOC_CODES, codes = REJECTED },
+  },
+  notify = {
+    success = { source = DOC_NOTIFY, codes = { "00", "A6" } },
+    failure = { source = DOC_CODES, codes = CONSUME_DECLINED },
+    processing = { source = DOC_NOTIFY, codes = { "03", "04", "05" } },
+  },
+}
+
+local TZ_BEIJING = 480
+local TIME_FMT = "yyyyMMddHHmmss"
+
+local function str(v)
+  return type(v) == "string" and v or nil
+end
+
+-- `k=v&k=v` answer text -> table, or nil, err.  '&' inside {…} / […] does
+-- not split; the first '=' of a pair splits name from value; no decoding.
+function S.parse_kv(text)
+  if type(text) ~= "string" or text == "" then return nil, "empty answer" end
+  local out, depth, start, n = {}, 0, 1, #text
+  local function put(i)
+    local pair = text:sub(start, i - 1)
+    if pair ~= "" then
+      local eq = pair:find("=", 1, true)
+      if eq == nil or eq == 1 then return "pair without a name=value: " .. pair:sub(1, 20) end
+      local k = pair:sub(1, eq - 1)
+      if k:find("[^%w_]") then return "bad field name" end
+      if out[k] ~= nil then return "field " .. k .. " given twice" end
+      out[k] = pair:sub(eq + 1)
+    end
+    start = i + 1
+    return nil
+  end
+  for i = 1, n do
+    local c = text:byte(i)
+    if c == 123 or c == 91 then            -- { [
+      depth = depth + 1
+    elseif (c == 125 or c == 93) and depth > 0 then
+      depth = depth - 1
+    elseif c == 38 and depth == 0 then     -- &
+      local e = put(i)
+      if e then return nil, e end
+    end
+  end
+  local e = put(n + 1)
+  if e then return nil, e end
+  if next(out) == nil then return nil, "no fields" end
+  return out
+end
+
+local function sign_method(cfg)
+  local m = cfg.sign_method
+  if m == nil or m == "" then return "01" end
+  return m
+end
+
+-- true when p's signature is UnionPay's.  The message names its signMethod;
+-- it is accepted only when the key for it is configured: 01 needs
+-- config.verify_cert (UnionPay's certificate), 11 / 12 need config.secure_key
+-- (the secret shared with UnionPay).  config.sign_method only says how WE sign.
+function S.verify(p, ctx)
+  local cfg = ctx.config
+  local sig = str(p.signature)
+  if sig == nil or sig == "" then return false, "not signed" end
+  local method = p.signMethod
+  local s = gw.form.sign_string(p, { exclude = { "signature" }, skip_empty = false })
+  if method == "01" then
+    if type(cfg.verify_cert) ~= "string" or cfg.verify_cert == "" then
+      return false, "signMethod 01 but no config verify_cert"
+    end
+    if not gw.crypto.verify(cfg.verify_cert, "RSA2", gw.crypto.sha256(s, "hex"), sig) then
+      return false, "signature invalid"
+    end
+    return true
+  end
+  if method ~= "11" and method ~= "12" then
+    return false, "unsupported signMethod " .. tostring(method)
+  end
+  if type(cfg.secure_key) ~= "string" or cfg.secure_key == "" then
+    return false, "signMethod " .. method .. " but no config secure_key"
+  end
+  local key = gw.secret(cfg.secure_key)
+  local expect
+  if method == "11" then
+    expect = gw.crypto.sha256(s .. "&" .. gw.crypto.sha256(key, "hex"), "hex")
+  else
+    expect = gw.crypto.sm3(s .. "&" .. gw.crypto.sm3(key, "hex"), "hex")
+  end
+  if not gw.crypto.equals(expect, sig:lower()) then return false, "signature invalid" end
+  return true
+end
+
+-- Read + verify a synchronous answer. -> p, code, nil | nil, code?, err
+local function open_answer(resp, ctx)
+  if resp.status ~= 200 then
+    return nil, nil, "HTTP status " .. tostring(resp.status)
+  end
+  local p, perr = S.parse_kv(resp.body)
+  if p == nil then return nil, nil, "answer is not k=v text: " .. tostring(perr) end
+  local code = str(p.respCode)
+  if code == nil or code == "" then return nil, nil, "answer has no respCode" end
+  local ok, verr = S.verify(p, ctx)
+  if not ok then return nil, code, "response signature invalid: " .. verr end
+  if p.merId ~= nil and p.merId ~= ctx.config.mer_id then
+    return nil, code, "answer is for another merId"
+  end
+  return p, code, nil
+end
+
+local function not_verified(code, err)
+  return { code = code, error = err, verified = false }
+end
+
+local function amount_of(v)
+  if type(v) ~= "string" or not v:match("^%d+$") or #v > 12 then return nil end
+  return math.tointeger(tonumber(v))
+end
+
+-- same orderId as asked (when the answer names one)
+local function same_order(p, want)
+  return want == nil or p.orderId == nil or p.orderId == want
+end
+
+-- A synchronous backTrans / queryTrans answer: the code, the ids, the checks
+local function back_answer(resp, order, ctx, want_order_id)
+  local p, code, err = open_answer(resp, ctx)
+  if p == nil then return not_verified(code, err) end
+  if not same_order(p, want_order_id) then
+    return { code = "", verified = true, error = "orderId in the answer differs" }
+  end
+  return { code = code, verified = true,
+           fields = { channel_trade_no = str(p.queryId), msg = str(p.respMsg) } }, p
+end
+
+-- The browser form of a front consume, rebuilt exactly as the template signed
+-- it (same fields, same txnTime from created_at_ms, deterministic signature).
+-- Mirrors templates/unionpay_acp.lua M.consume_fields (scripts cannot reach
+-- the template's module); the fixtures prove both give the same bytes.
+local FRONT = { ["unionpay.web"] = "07", ["unionpay.wap"] = "08" }
+
+local function front_form(order, ctx)
+  local cfg = ctx.config
+  local p = {
+    version = "5.1.0", encoding = "UTF-8", txnType = "01", txnSubType = "01",
+    bizType = "000201", channelType = FRONT[order.method or "unionpay.web"],
+    accessType = (str(cfg.access_type) and cfg.access_type ~= "") and cfg.access_type or "0",
+    merId = cfg.mer_id, orderId = order.out_trade_no,
+    txnTime = gw.time.format(order.created_at_ms, TIME_FMT, TZ_BEIJING),
+    txnAmt = tostring(order.amount), currencyCode = "156", backUrl = order.notify_url,
+  }
+  if math.type(order.expire_seconds) == "integer" and order.expire_seconds > 0 then
+    p.payTimeout = gw.time.format(order.created_at_ms + order.expire_seconds * 1000,
+                                  TIME_FMT, TZ_BEIJING)
+  end
+  local extra = type(order.extra) == "table" and order.extra or {}
+  local front = extra.return_url or cfg.front_url
+  if type(front) == "string" and front ~= "" then p.frontUrl = front end
+  local method = sign_method(cfg)
+  p.signMethod = method
+  if method == "01" then
+    local cert_id = cfg.cert_id
+    if cert_id == nil or cert_id == "" then cert_id = gw.crypto.cert_serial(cfg.sign_cert, "dec") end
+    p.certId = cert_id
+    local s = gw.form.sign_string(p, { exclude = { "signature" }, skip_empty = true })
+    p.signature = gw.crypto.sign(cfg.sign_key, "RSA2", gw.crypto.sha256(s, "hex"))
+  else
+    local s = gw.form.sign_string(p, { exclude = { "signature" }, skip_empty = true })
+    local key = gw.secret(cfg.secure_key)
+    if method == "11" then
+      p.signature = gw.crypto.sha256(s .. "&" .. gw.crypto.sha256(key, "hex"), "hex")
+    else
+      p.signature = gw.crypto.sm3(s .. "&" .. gw.crypto.sm3(key, "hex"), "hex")
+    end
+  end
+  return p
+end
+
+S.parse = {}
+
+function S.parse.pay(resp, order, ctx)
+  if FRONT[order.method or "unionpay.web"] ~= nil then
+    -- frontTransReq.do answers the cashier page (HTML) to a good form; an
+    -- error comes back as k=v text with a respCode
+    if resp.status ~= 200 then
+      return not_verified(nil, "HTTP status " .. tostring(resp.status))
+    end
+    local body = resp.body or ""
+    if body:find("respCode=", 1, true) and not body:find("<", 1, true) then
+      local p = S.parse_kv(body)
+      local code = p and str(p.respCode)
+      local ok, verr = false, "not k=v text"
+      if p ~= nil then ok, verr = S.verify(p, ctx) end
+      if not ok then return not_verified(code, "response signature invalid: " .. verr) end
+      return { code = code, verified = true, fields = { msg = str(p.respMsg) } }
+    end
+    if not body:find("<[Hh][Tt][Mm][Ll]") and not body:find("<[Ff][Oo][Rr][Mm]") then
+      return not_verified(nil, "frontTransReq answer is neither the cashier page nor k=v")
+    end
+    local fields = front_form(order, ctx)
+    return {
+      code = "FORM_READY",
+      -- nothing to verify: the cashier page is unsigned, the credential is ours
+      verified = true,
+      fields = {
+        credential = {
+          type = "form", method = "POST", charset = "UTF-8",
+          action = ctx.endpoint:gsub("/+$", "") .. ctx.manifest.paths.front,
+          fields = fields,
+        },
+      },
+    }
+  end
+  local r, p = back_answer(resp, order, ctx, order.out_trade_no)
+  if p ~= nil and p.txnAmt ~= nil and amount_of(p.txnAmt) ~= order.amount then
+    r.error = "txnAmt in the answer differs from the order"
+  end
+  return r
+end
+
+-- queryTrans: "00:"..origRespCode, or the respCode of a failed query
+local function query_answer(resp, order, ctx, want_order_id, want_amount)
+  local p, code, err = open_answer(resp, ctx)
+  if p == nil then return not_verified(code, err) end
+  if code ~= "00" then
+    return { code = code, verified = true, fields = { msg = str(p.respMsg) } }
+  end
+  if not same_order(p, want_order_id) then
+    return { code = "", verified = true, error = "orderId in the answer differs" }
+  end
+  local orig = str(p.origRespCode)
+  if orig == nil or orig == "" then
+    return { code = "", verified = true, error = "query answer has no origRespCode" }
+  end
+  local fields = {
+    channel_trade_no = str(p.queryId),
+    trade_status = orig,
+    msg = str(p.origRespMsg),
+    settle_date = str(p.settleDate),
+    trace_no = str(p.traceNo),
+  }
+  if p.txnAmt ~= nil then
+    fields.amount = amount_of(p.txnAmt)
+    if want_amount ~= nil and fields.amount ~= want_amount and (orig == "00" or orig == "A6") then
+      return { code = "00:" .. orig, verified = true, fields = fields,
+               error = "paid amount differs from the order amount" }
+    end
+  end
+  if str(p.txnTime) ~= nil and (orig == "00" or orig == "A6") then
+    fields.paid_at_ms = gw.time.parse(p.txnTime, TIME_FMT, TZ_BEIJING)
+  end
+  return { code = "00:" .. orig, verified = true, fields = fields }
+end
+
+function S.parse.query(resp, order, ctx)
+  return query_answer(resp, order, ctx, order.out_trade_no, order.amount)
+end
+
+function S.parse.refund(resp, order, ctx)
+  local r = order.refund or {}
+  local res, p = back_answer(resp, order, ctx, r.out_refund_no)
+  if p ~= nil then
+    res.fields.channel_refund_no = str(p.queryId)
+    res.fields.channel_trade_no = nil
+    res.fields.refund_status = "ACCEPTED"
+  end
+  return res
+end
+
+function S.parse.refund_query(resp, order, ctx)
+  local r = order.refund or {}
+  local want = nil
+  if str(r.channel_refund_no) == nil then want = r.out_refund_no end
+  local res = query_answer(resp, order, ctx, want, r.amount)
+  if res.fields ~= nil then
+    res.fields.channel_refund_no = res.fields.channel_trade_no
+    res.fields.channel_trade_no = nil
+    res.fields.refund_status = res.fields.trade_status
+  end
+  return res
+end
+
+function S.parse.cancel(resp, order, ctx)
+  local res = back_answer(resp, order, ctx, nil)
+  return res
+end
+
+-- backUrl notify: url-encoded form; verify as an answer; consume (01),
+-- refund (04) or void (31) by txnType.
+function S.notify(req, ctx)
+  local p, ferr = gw.form.decode(req.body)
+  if p == nil then
+    return { verified = false, error = "notify is not a form: " .. tostring(ferr) }
+  end
+  local ok, verr = S.verify(p, ctx)
+  if not ok then return { verified = false, error = "notify " .. verr } end
+  if p.merId ~= ctx.config.mer_id then
+    return { verified = false, error = "notify is for another merId" }
+  end
+  local fields = {
+    channel_trade_no = str(p.queryId),
+    msg = str(p.respMsg),
+    txn_type = str(p.txnType),
+    settle_date = str(p.settleDate),
+    trace_no = str(p.traceNo),
+    amount = amount_of(p.txnAmt),
+  }
+  if str(p.txnTime) ~= nil and (p.respCode == "00" or p.respCode == "A6") then
+    fields.paid_at_ms = gw.time.parse(p.txnTime, TIME_FMT, TZ_BEIJING)
+  end
+  local out_trade_no = str(p.orderId)
+  if p.txnType == "04" then
+    -- a refund's notify names the refund; the consume is origQryId
+    fields.kind = "refund"
+    fields.out_refund_no = str(p.orderId)
+    fields.channel_refund_no = str(p.queryId)
+    fields.channel_trade_no = str(p.origQryId)
+    out_trade_no = str(p.reqReserved) or str(p.orderId)
+  elseif p.txnType == "31" then
+    fields.kind = "cancel"
+    fields.channel_trade_no = str(p.origQryId)
+    -- the void's code is not a consume outcome: never classified as one
+    return { verified = true, code = "31:" .. tostring(p.respCode),
+             out_trade_no = str(p.reqReserved) or str(p.orderId), fields = fields }
+  elseif p.txnType ~= "01" then
+    return { verified = true, code = tostring(p.txnType) .. ":" .. tostring(p.respCode),
+             out_trade_no = out_trade_no, fields = fields }
+  end
+  fields.out_trade_no = str(p.orderId)
+  return { verified = true, code = str(p.respCode) or "", out_trade_no = out_trade_no,
+           fields = fields }
+end
+
+return S

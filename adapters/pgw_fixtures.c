@@ -3,6 +3,7 @@
  *
  * Layout: <templates_dir>/<channel>.fixtures/cases.lua returns pure data
  *   { clock_ms = <frozen gw.time.now_ms>, config = {... ctx.config ...},
+ *     token = <ctx.token for OAuth2 packs, optional>,
  *     cases = { {name=, kind="build"|"parse"|"notify", ...}, ... } }
  * and <templates_dir>/<channel>.fixtures/keys/ is the keystore the fixture
  * instance uses (test-only keys; production keys are never touched).
@@ -295,6 +296,13 @@ pgw_fixtures_run(const char *channel, const struct pgw_pack_src *src, const char
     if (p == NULL) {
         json_decref(fx);
         return -1;
+    }
+    if (json_is_string(json_object_get(fx, "token"))) {
+        /* OAuth2 packs: the ctx.token their builders see while fixtures run */
+        json_t *t = json_pack("{s:O}", "access_token", json_object_get(fx, "token"));
+
+        pgw_pack_set_token(p, t);
+        json_decref(t);
     }
 
     ops = json_object_get(p->manifest, "operations");

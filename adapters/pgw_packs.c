@@ -41,9 +41,10 @@ struct pgw_packs {
 };
 
 
+/* the operations of docs/pack-operations.md */
 static const char *const pgw_pack_ops[] = {
-    "pay", "query", "refund", "refund_query", "close", "payout", "payout_query", "bill",
-    NULL
+    "pay", "query", "close", "cancel", "capture", "refund", "refund_query", "payout",
+    "payout_query", "bill", "token", NULL
 };
 
 
@@ -178,7 +179,8 @@ pgw_pack_prepare(lua_State *L)
         const char *op = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
         if (op == NULL || !pgw_pack_known_op(op)) {
             return luaL_error(L, "%s: build.%s: unknown operation (expected pay, query, "
-                              "refund, refund_query, close, payout, payout_query, bill)",
+                              "close, cancel, capture, refund, refund_query, payout, "
+                              "payout_query, bill, token)",
                               p->tfile, op != NULL ? op : "?");
         }
         if (!lua_isfunction(L, -1)) {

@@ -48,7 +48,7 @@ S.codes = {
     } },
     not_found = { source = DOC_STATUS, codes = { "http404", "not_found" } },
   },
-  close = {
+  cancel = {
     -- the void endpoint only ever answers 202 "accepted" (asynchronous): a void is
     -- final when the payment reads Voided (query) or payment_voided arrives
     success = { source = DOC_VOID, codes = { "Voided" } },
@@ -200,7 +200,7 @@ local function accepted(resp, what)
   return { code = "accepted", fields = { action_id = str(obj.action_id), reference = str(obj.reference) } }
 end
 
-function S.parse.close(resp, order, ctx)
+function S.parse.cancel(resp, order, ctx)
   return accepted(resp, "void")
 end
 

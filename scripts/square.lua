@@ -68,7 +68,7 @@ S.codes = {
     processing = { source = DOC_PAYMENT, codes = concat({ "APPROVED", "PENDING" }, UNSURE) },
     not_found = { source = DOC_ERRORS, codes = { "INVALID_REQUEST_ERROR:NOT_FOUND", "not_found" } },
   },
-  close = {
+  cancel = {
     success = { source = DOC_CANCEL, codes = { "CANCELED" } },
     -- COMPLETED: too late to cancel (refund instead); the key variant's {} proves nothing
     processing = { source = DOC_CANCEL_KEY, codes = concat({
@@ -205,7 +205,7 @@ function S.parse.query(resp, order, ctx)
   return parse_payment(resp, order)
 end
 
-function S.parse.close(resp, order, ctx)
+function S.parse.cancel(resp, order, ctx)
   local obj, code, err = open(resp)
   if obj == nil then return { code = code, error = err } end
   if code == nil and type(obj.payment) ~= "table" then

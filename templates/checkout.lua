@@ -6,7 +6,7 @@
 --   pay           POST /payments                      request a payment (capture: true)
 --   query         GET  /payments/{id}                 get payment details, or when the id is
 --                 unknown (a request whose answer was lost) GET /payments?reference=…
---   close         POST /payments/{id}/voids           void an authorization (async, 202)
+--   cancel        POST /payments/{id}/voids           void an authorization (async, 202)
 --   refund        POST /payments/{id}/refunds         refund (async, 202 + action_id)
 --   refund_query  GET  /payments/{id}/actions         the Refund action (approved, response_code)
 -- Every POST carries a Cko-Idempotency-Key derived only from our order /
@@ -154,7 +154,7 @@ function M.build.query(order, ctx)
   return get(ctx, "/payments?reference=" .. gw.form.urlencode(otn) .. "&limit=10")
 end
 
-function M.build.close(order, ctx)
+function M.build.cancel(order, ctx)
   local otn = need(order.out_trade_no, "out_trade_no")
   return post(ctx, "/payments/" .. path_id(order.channel_trade_no, "channel_trade_no (query first)")
               .. "/voids", { reference = otn }, "paygw-void-" .. otn)

@@ -7,7 +7,7 @@
 --   query         GET  /v2/payments/{payment_id}     GetPayment, or when the id is
 --                 unknown (a create whose answer was lost) GET /v2/payments?begin_time=…
 --                 (ListPayments around created_at; the script looks for reference_id)
---   close         POST /v2/payments/{payment_id}/cancel   CancelPayment (voids an
+--   cancel        POST /v2/payments/{payment_id}/cancel   CancelPayment (voids an
 --                 APPROVED payment), or POST /v2/payments/cancel with the create's
 --                 idempotency_key (CancelPaymentByIdempotencyKey) when the id is unknown
 --   refund        POST /v2/refunds                   RefundPayment
@@ -170,7 +170,7 @@ function M.build.query(order, ctx)
              .. "&sort_order=ASC&limit=100")
 end
 
-function M.build.close(order, ctx)
+function M.build.cancel(order, ctx)
   local otn = otn_of(order)
   if opt(order.channel_trade_no) ~= nil then
     return post(ctx, "/v2/payments/" .. path_id(order.channel_trade_no, "channel_trade_no")

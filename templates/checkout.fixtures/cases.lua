@@ -108,9 +108,9 @@ return {
       },
     },
     {
-      name = [==[close = void]==],
+      name = [==[cancel = void]==],
       kind = [==[build]==],
-      op = [==[close]==],
+      op = [==[cancel]==],
       order = {
         out_trade_no = [==[T20240101001]==],
         amount = 1000,
@@ -775,9 +775,9 @@ return {
       },
     },
     {
-      name = [==[close 202 accepted -> PROCESSING (async void)]==],
+      name = [==[cancel 202 accepted -> PROCESSING (async void)]==],
       kind = [==[parse]==],
-      op = [==[close]==],
+      op = [==[cancel]==],
       order = {
         out_trade_no = [==[T20240101001]==],
         amount = 1000,
@@ -799,9 +799,9 @@ return {
       },
     },
     {
-      name = [==[close 403 void not allowed -> PROCESSING]==],
+      name = [==[cancel 403 void not allowed -> PROCESSING]==],
       kind = [==[parse]==],
-      op = [==[close]==],
+      op = [==[cancel]==],
       order = {
         out_trade_no = [==[T20240101001]==],
         amount = 1000,
@@ -822,9 +822,9 @@ return {
       },
     },
     {
-      name = [==[close 404]==],
+      name = [==[cancel 404]==],
       kind = [==[parse]==],
-      op = [==[close]==],
+      op = [==[cancel]==],
       order = {
         out_trade_no = [==[T20240101001]==],
         amount = 1000,

@@ -58,7 +58,7 @@ build('pay = request a payment', 'pay', ORDER, {
 build('pay with a stored source', 'pay', { ...ORDER, extra: { payment_method: 'src_nwd3m4in3hkuddfpjsaevunhdy' } }, { body_contains: ['"source":{"id":"src_nwd3m4in3hkuddfpjsaevunhdy","type":"id"}'] });
 build('query = get payment details', 'query', KNOWN, { method: 'GET', url: 'https://api.checkout.com/payments/pay_mbabizu24mvu3mela5njyhpit4', headers: AUTH });
 build('query without id = payment list by reference', 'query', ORDER, { method: 'GET', url: 'https://api.checkout.com/payments?reference=T20240101001&limit=10' });
-build('close = void', 'close', KNOWN, {
+build('cancel = void', 'cancel', KNOWN, {
   url: 'https://api.checkout.com/payments/pay_mbabizu24mvu3mela5njyhpit4/voids', body: '{"reference":"T20240101001"}',
   headers: { 'Cko-Idempotency-Key': 'paygw-void-T20240101001' },
 });
@@ -99,9 +99,9 @@ parse('query list: ours', 'query', ORDER, 200, J({ limit: 10, skip: 0, total_cou
 parse('query list: empty -> NOT_FOUND', 'query', ORDER, 200, J({ limit: 10, skip: 0, total_count: 0, data: [] }), { class: 'NOT_FOUND' });
 parse('query unknown status', 'query', KNOWN, 200, J(details('Mystery')), { class: 'PROCESSING' });
 
-parse('close 202 accepted -> PROCESSING (async void)', 'close', KNOWN, 202, J({ action_id: 'act_void1', reference: 'T20240101001' }), { class: 'PROCESSING', code: 'accepted' });
-parse('close 403 void not allowed -> PROCESSING', 'close', KNOWN, 403, '', { class: 'PROCESSING' });
-parse('close 404', 'close', KNOWN, 404, '', { class: 'NOT_FOUND' });
+parse('cancel 202 accepted -> PROCESSING (async void)', 'cancel', KNOWN, 202, J({ action_id: 'act_void1', reference: 'T20240101001' }), { class: 'PROCESSING', code: 'accepted' });
+parse('cancel 403 void not allowed -> PROCESSING', 'cancel', KNOWN, 403, '', { class: 'PROCESSING' });
+parse('cancel 404', 'cancel', KNOWN, 404, '', { class: 'NOT_FOUND' });
 
 parse('refund 202 accepted', 'refund', REFUND, 202, J({ action_id: 'act_refund0000000000000000001', reference: 'R20240101001' }), { class: 'PROCESSING', fields: { channel_refund_no: 'act_refund0000000000000000001' } });
 parse('refund 403 -> PROCESSING', 'refund', REFUND, 403, '', { class: 'PROCESSING' });

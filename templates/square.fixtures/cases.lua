@@ -91,9 +91,9 @@ return {
       },
     },
     {
-      name = [==[close = CancelPayment]==],
+      name = [==[cancel = CancelPayment]==],
       kind = [==[build]==],
-      op = [==[close]==],
+      op = [==[cancel]==],
       order = {
         out_trade_no = [==[T20240101001]==],
         amount = 1000,
@@ -114,9 +114,9 @@ return {
       },
     },
     {
-      name = [==[close without id = CancelPaymentByIdempotencyKey]==],
+      name = [==[cancel without id = CancelPaymentByIdempotencyKey]==],
       kind = [==[build]==],
-      op = [==[close]==],
+      op = [==[cancel]==],
       order = {
         out_trade_no = [==[T20240101001]==],
         amount = 1000,
@@ -679,9 +679,9 @@ return {
       },
     },
     {
-      name = [==[close CANCELED]==],
+      name = [==[cancel CANCELED]==],
       kind = [==[parse]==],
-      op = [==[close]==],
+      op = [==[cancel]==],
       order = {
         out_trade_no = [==[T20240101001]==],
         amount = 1000,
@@ -703,9 +703,9 @@ return {
       },
     },
     {
-      name = [==[close too late: COMPLETED -> PROCESSING]==],
+      name = [==[cancel too late: COMPLETED -> PROCESSING]==],
       kind = [==[parse]==],
-      op = [==[close]==],
+      op = [==[cancel]==],
       order = {
         out_trade_no = [==[T20240101001]==],
         amount = 1000,
@@ -727,9 +727,9 @@ return {
       },
     },
     {
-      name = [==[close by key: {} proves nothing]==],
+      name = [==[cancel by key: {} proves nothing]==],
       kind = [==[parse]==],
-      op = [==[close]==],
+      op = [==[cancel]==],
       order = {
         out_trade_no = [==[T20240101001]==],
         amount = 1000,
@@ -751,9 +751,9 @@ return {
       },
     },
     {
-      name = [==[close 404]==],
+      name = [==[cancel 404]==],
       kind = [==[parse]==],
-      op = [==[close]==],
+      op = [==[cancel]==],
       order = {
         out_trade_no = [==[T20240101001]==],
         amount = 1000,

@@ -69,8 +69,8 @@ build('query without id = ListPayments around created_at', 'query', ORDER, {
   method: 'GET',
   url: 'https://connect.squareup.com/v2/payments?begin_time=2024-01-01T03%3A50%3A00Z&end_time=2024-01-01T05%3A00%3A00Z&location_id=L88917AVBK2S5&sort_order=ASC&limit=100',
 });
-build('close = CancelPayment', 'close', KNOWN, { url: 'https://connect.squareup.com/v2/payments/KkAkhdMsgzn59SM8A89WgKwekxLZY/cancel', body: '{}' });
-build('close without id = CancelPaymentByIdempotencyKey', 'close', ORDER, {
+build('cancel = CancelPayment', 'cancel', KNOWN, { url: 'https://connect.squareup.com/v2/payments/KkAkhdMsgzn59SM8A89WgKwekxLZY/cancel', body: '{}' });
+build('cancel without id = CancelPaymentByIdempotencyKey', 'cancel', ORDER, {
   url: 'https://connect.squareup.com/v2/payments/cancel', body: J({ idempotency_key: idem('pay', 'T20240101001') }),
 });
 build('refund = RefundPayment', 'refund', REFUND, {
@@ -101,10 +101,10 @@ parse('query list: none, complete -> NOT_FOUND', 'query', ORDER, 200, J({ paymen
 parse('query list: none, more pages -> PROCESSING', 'query', ORDER, 200, J({ payments: [], cursor: 'abc' }), { class: 'PROCESSING' });
 parse('query unknown', 'query', KNOWN, 200, J(payment('MYSTERY')), { class: 'PROCESSING' });
 
-parse('close CANCELED', 'close', KNOWN, 200, J(payment('CANCELED')), { class: 'SUCCESS' });
-parse('close too late: COMPLETED -> PROCESSING', 'close', KNOWN, 400, J(errs('INVALID_REQUEST_ERROR', 'BAD_REQUEST')), { class: 'PROCESSING' });
-parse('close by key: {} proves nothing', 'close', ORDER, 200, '{}', { class: 'PROCESSING', code: 'cancel_requested' });
-parse('close 404', 'close', KNOWN, 404, J(errs('INVALID_REQUEST_ERROR', 'NOT_FOUND')), { class: 'NOT_FOUND' });
+parse('cancel CANCELED', 'cancel', KNOWN, 200, J(payment('CANCELED')), { class: 'SUCCESS' });
+parse('cancel too late: COMPLETED -> PROCESSING', 'cancel', KNOWN, 400, J(errs('INVALID_REQUEST_ERROR', 'BAD_REQUEST')), { class: 'PROCESSING' });
+parse('cancel by key: {} proves nothing', 'cancel', ORDER, 200, '{}', { class: 'PROCESSING', code: 'cancel_requested' });
+parse('cancel 404', 'cancel', KNOWN, 404, J(errs('INVALID_REQUEST_ERROR', 'NOT_FOUND')), { class: 'NOT_FOUND' });
 
 parse('refund PENDING', 'refund', REFUND, 200, J(refund('PENDING')), { class: 'PROCESSING', fields: { channel_refund_no: REFUND_KNOWN.refund.channel_refund_no } });
 parse('refund COMPLETED', 'refund', REFUND, 200, J(refund('COMPLETED')), { class: 'SUCCESS' });

@@ -348,7 +348,8 @@ function S.parse.cancel(resp, order, ctx)
   local t, code, err = open_answer(resp, ctx)
   if t == nil then return failed(code, err) end
   local recall = t.recall == "Y"
-  if recall and (code == "SUCCESS" or code == "FAIL") then code = "RECALL" end
+  -- whatever the err_code, recall=Y says the reverse is not done: call again
+  if recall then code = "RECALL" end
   local r = refused(t, code)
   r.fields.recall = recall
   return r

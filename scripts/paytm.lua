@@ -184,7 +184,7 @@ function S.parse.query(resp, order, ctx)
     payment_mode = str(body.paymentMode),
   }
   fields.amount = paise(body.txnAmount)
-  if code == "TXN_SUCCESS:01" and fields.amount ~= nil and fields.amount ~= order.amount then
+  if code == "TXN_SUCCESS:01" and fields.amount ~= order.amount then
     return { code = code, verified = true, fields = fields,
              error = "paid amount differs from the order amount" }
   end

@@ -465,6 +465,27 @@ return {
       },
     },
     {
+      name = [==[status success without txnAmount]==],
+      kind = [==[parse]==],
+      op = [==[query]==],
+      order = {
+        out_trade_no = [==[T20240101001]==],
+        amount = 1000,
+        currency = [==[INR]==],
+        subject = [==[Order 1]==],
+        method = [==[paytm.checkout]==],
+        expire_seconds = 900,
+        notify_url = [==[http://127.0.0.1:8080/notify/paytm]==],
+        created_at_ms = 1704081600000,
+      },
+      status = 200,
+      response = [==[{"head":{"responseTimestamp":"1704081605000","version":"v1","signature":"skOZrczMLzInHvWZzI95iDUTHx2/I3eQsP7CnsGac6MsHJD9Qrg2m+kU5QUjmZDepsxOVeTwaTLwZ/xKDHq//CgnrbmMzh5zUwTEVqYNslw="},"body":{"resultInfo":{"resultStatus":"TXN_SUCCESS","resultCode":"01","resultMsg":"msg"},"txnId":"20240101111212800110168123456789","bankTxnId":"777001234","orderId":"T20240101001","txnType":"SALE","gatewayName":"HDFC","mid":"YOUR_MID_HERE","paymentMode":"UPI","refundAmt":"0.00","txnDate":"2024-01-01 09:30:05.0"}}]==],
+      expect = {
+        class = [==[PROCESSING]==],
+        error = [==[paid amount differs]==],
+      },
+    },
+    {
       name = [==[status bad signature]==],
       kind = [==[parse]==],
       op = [==[query]==],

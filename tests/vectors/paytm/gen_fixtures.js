@@ -84,6 +84,7 @@ parse('status system error is not a failure', 'query', order, 200, answer(st('TX
 parse('status invalid order id = not found', 'query', order, 200, answer({ ...ri('TXN_FAILURE', '334', 'Invalid Order Id.') }), { class: 'NOT_FOUND', code: 'TXN_FAILURE:334' });
 parse('status unknown code', 'query', order, 200, answer(st('TXN_FAILURE', '7777')), { class: 'PROCESSING', code: 'TXN_FAILURE:7777', error: '' });
 parse('status paid amount differs', 'query', order, 200, answer(st('TXN_SUCCESS', '01', { txnAmount: '0.01' })), { class: 'PROCESSING', error: 'paid amount differs' });
+parse('status success without txnAmount', 'query', order, 200, answer(st('TXN_SUCCESS', '01', { txnAmount: undefined })), { class: 'PROCESSING', error: 'paid amount differs' });
 parse('status bad signature', 'query', order, 200, answer(st('TXN_SUCCESS', '01'), { key: OTHER_KEY }), { class: 'PROCESSING', error: 'response signature invalid' });
 parse('status signature over other text', 'query', order, 200, answer(st('TXN_SUCCESS', '01')).replace('"10.00"', '"10.000"'), { class: 'PROCESSING', error: 'response signature invalid' });
 parse('status HTTP 502', 'query', order, 502, '<html>Bad Gateway</html>', { class: 'PROCESSING', error: 'HTTP status 502' });

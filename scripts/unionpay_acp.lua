@@ -352,12 +352,11 @@ local function query_answer(resp, order, ctx, want_order_id, want_amount)
     settle_date = str(p.settleDate),
     trace_no = str(p.traceNo),
   }
-  if p.txnAmt ~= nil then
-    fields.amount = amount_of(p.txnAmt)
-    if want_amount ~= nil and fields.amount ~= want_amount and (orig == "00" or orig == "A6") then
-      return { code = "00:" .. orig, verified = true, fields = fields,
-               error = "paid amount differs from the order amount" }
-    end
+  fields.amount = amount_of(p.txnAmt)
+  -- a success must name the order's amount (missing counts as different)
+  if want_amount ~= nil and fields.amount ~= want_amount and (orig == "00" or orig == "A6") then
+    return { code = "00:" .. orig, verified = true, fields = fields,
+             error = "paid amount differs from the order amount" }
   end
   if str(p.txnTime) ~= nil and (orig == "00" or orig == "A6") then
     fields.paid_at_ms = gw.time.parse(p.txnTime, TIME_FMT, TZ_BEIJING)

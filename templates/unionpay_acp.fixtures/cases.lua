@@ -626,6 +626,27 @@ return {
       },
     },
     {
+      name = [==[query paid without txnAmt]==],
+      kind = [==[parse]==],
+      op = [==[query]==],
+      order = {
+        out_trade_no = [==[T20240101001]==],
+        amount = 1000,
+        currency = [==[CNY]==],
+        subject = [==[Order 1]==],
+        method = [==[unionpay.web]==],
+        expire_seconds = 0,
+        notify_url = [==[http://127.0.0.1:8080/notify]==],
+        created_at_ms = 1704081600000,
+      },
+      status = 200,
+      response = "accessType=0&bizType=000201&certId=73837294829&currencyCode=156&encoding=UTF-8&merId=777290058110048&orderId=T20240101001&origRespCode=00&origRespMsg=success&queryId=672401011200000012345&reqReserved={a=1&b=2}&respCode=00&respMsg=success&settleAmt=1000&settleCurrencyCode=156&settleDate=0101&signMethod=01&signPubKeyCert=-----BEGIN CERTIFICATE-----\010MIIEAjCCAuqgAwIBAgIFETELtO0wDQYJKoZIhvcNAQELBQAwgZYxCzAJBgNVBAYT\010AkNOMSEwHwYDVQQKDBhDaGluYSBVbmlvblBheSBURVNUIE9OTFkxFjAUBgNVBAsM\010DTAwMDQwMDAwOlNJR04xTDBKBgNVBAMMQ3BheWd3IGZpeHR1cmVAMDAwNDAwMDA6\010U0lHTkDkuK3lm73pk7bogZTogqHku73mnInpmZDlhazlj7hAMDAwMDAwMDEwIBcN\010MjYxMTIzMDIyNzA2WhgPMjEyNjEwMzAwMjI3MDZaMIGWMQswCQYDVQQGEwJDTjEh\010MB8GA1UECgwYQ2hpbmEgVW5pb25QYXkgVEVTVCBPTkxZMRYwFAYDVQQLDA0wMDA0\010MDAwMDpTSUdOMUwwSgYDVQQDDENwYXlndyBmaXh0dXJlQDAwMDQwMDAwOlNJR05A\0105Lit5Zu96ZO26IGU6IKh5Lu95pyJ6ZmQ5YWs5Y+4QDAwMDAwMDAxMIIBIjANBgkq\010hkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAs1agrM1NNtZAYXTcbuMImL9cMLwLdxRi\010bZAgnnZUvosMYB89A8MD4TvJOA6HB3SIDDZ48OU9bu6B0G9Iso5TLbGAQ7HhdAhg\010I4iv7LDuji1CKlPOl40yHzvjpLAK9lW99zUb5N8RmIN0aeA90CAurEQkAhe1I406\010juINjIjEZCAP/npqeOYe3P6Vnc/Tf3IMZ5tY5/WUJ55L5TMxfSGQwd9/1FL5ghN9\010BC28P34a3pssg7r6Nv2dzG9LueVUC2oCIMmA0A3Lf4PNRc8kMWanUO3vDYE3T58Y\01003vJgB3/U0b3x2it9GFzXQGAUs2PA4rKh7v+BfQrcscsku8agGsGaQIDAQABo1Mw\010UTAdBgNVHQ4EFgQUKBnJK3sJ6gojoYQrjzta/zArlgcwHwYDVR0jBBgwFoAUKBnJ\010K3sJ6gojoYQrjzta/zArlgcwDwYDVR0TAQH/BAUwAwEB/zANBgkqhkiG9w0BAQsF\010AAOCAQEAbIIsM/u9ZNvy100A4PMBnCSsmGVfwevv7kepZ18mJwOqzdii3DGX5yh+\010GaSEnhpidR9SbwhJuICSwXTx1DMD95VJkVthpbWdoDteUJyy59VgtWD9NKsCHLBM\010zkqonh5X2Dbw1TljUT9MvlkkxWjvlZ5SwdC2QAzxHYkiY0gXPRrhlIDmcW8NwzYv\010sHaWVrb74iHvtVxasnYb/QftmFyARwsCBgYq03pvoXJgajDXPicgRSvqsCjk85EJ\010UxfVQ/jtNy+qam4gtQZ/eTeg5/Siowh3o9bs3oWK5+6lM4rnzVF6kEIfqWmRcBol\0109gzjlEbnN8QbpuNnmVcJAtlLekIYLA==\010-----END CERTIFICATE-----\010&signature=czQgZWIS2OpmcPi5hhmnRv7XKyx9G12/RYyV0vrfdrNLL8YPWOrt9aWnrAAZqCyZI6SCZRM7TPM4gZYaC5y/pKU4GIqaV0Ct/SyhG9KMvOwvggsv1HRNFN8ZFyTtNiAqhAxbBSIj9atwVRcwe77ACf5dJxFULJnBTGxR38AMGST25WBmf1E3bvK7jwglx36Ww+O6FeXmdtkV9cQpfk0CMb08/wcBr5Oax1m9ACi+AZiuaB8sklmiYntFedU9/DwxI4sXBFJ8F3ROMZREM2dlLQueZmHfOEmvZB7wmK1E+acp/3etocR+0+XmcQcFpkQXRIo3Cd8HU4ypjBlADl0jgg==&traceNo=123456&traceTime=0101120005&txnSubType=00&txnTime=20240101120000&txnType=00&version=5.1.0",
+      expect = {
+        class = [==[PROCESSING]==],
+        error = [==[paid amount differs]==],
+      },
+    },
+    {
       name = [==[query for another order]==],
       kind = [==[parse]==],
       op = [==[query]==],

@@ -60,8 +60,9 @@ function common(txnType, txnSubType, bizType, channelType) {
   return f;
 }
 // a UnionPay answer: fields + signPubKeyCert, signed, as k=v text
+const defined = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 function answer(fields, signer = upSigner) {
-  const f = { ...fields, signPubKeyCert: upCert };
+  const f = { ...defined(fields), signPubKeyCert: upCert };
   return acp.answerText(acp.sign(f, signer, { skipEmpty: false }).fields);
 }
 function answerSecure(fields, method) {
@@ -150,6 +151,7 @@ parse('query declined (origRespCode 61)', 'query', order, 200, answer(queryAns('
 parse('query unknown origRespCode', 'query', order, 200, answer(queryAns('Q7')), { class: 'PROCESSING', code: '00:Q7', error: '' });
 parse('query not found (34)', 'query', order, 200, answer(queryFail('34', 'no such transaction')), { class: 'NOT_FOUND', code: '34', error: '' });
 parse('query paid amount differs', 'query', order, 200, answer(queryAns('00', { txnAmt: '1' })), { class: 'PROCESSING', error: 'paid amount differs' });
+parse('query paid without txnAmt', 'query', order, 200, answer(queryAns('00', { txnAmt: undefined })), { class: 'PROCESSING', error: 'paid amount differs' });
 parse('query for another order', 'query', order, 200, answer(queryAns('00', { orderId: 'T20240101999' })), { class: 'PROCESSING', error: 'orderId in the answer differs' });
 parse('query bad signature', 'query', order, 200, answer(queryAns('00'), forgedSigner), { class: 'PROCESSING', error: 'response signature invalid' });
 parse('query 11 signed with a wrong secure key', 'query', order, 200, acp.answerText(acp.sign(queryAns('00'), { method: '11', secureKey: '12345678' }, { skipEmpty: false }).fields), { class: 'PROCESSING', error: 'response signature invalid' });

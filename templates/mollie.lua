@@ -55,7 +55,7 @@ M.manifest = {
   max_concurrency = 100,
   qps = 25,
   mask = { "authorization" },
-  -- a hint is acked 200; Mollie retries a non-2xx webhook (10 times over 26 hours)
+  -- a hint is acked 200; Mollie retries a non-2xx webhook (schedule not confirmed here)
   notify_ack = {
     ok = { status = 200, content_type = "text/plain", body = "" },
     fail = { status = 400, content_type = "text/plain", body = "" },

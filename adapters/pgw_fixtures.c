@@ -14,7 +14,9 @@
  *
  * Case fields:
  *   build:  op, order, expect = {method?, url?, content_type?, body?
- *           (exact), body_contains = {...}?, headers = {...}?}
+ *           (exact), body_contains = {...}?, headers = {...}?} or, for a
+ *           builder that returns a local credential, expect = {credential =
+ *           {...} (subset), body_contains = {...}? (in its JSON text)}
  *   parse:  op, order?, status (default 200), response, expect = {class,
  *           code?, error? (substring; "" = no error), fields? (subset)}
  *   notify: content_type?, body, expect = {verified, class?, code?,
@@ -145,6 +147,34 @@ pgw_fixtures_case(struct pgw_pack *p, const json_t *c, const char *file, size_t 
         }
         if (pgw_pack_build(p, op, order, &msg, berr, sizeof(berr)) != 0) {
             PGW_FX_FAIL("build failed: %s", berr);
+        }
+        if (msg.credential != NULL) {
+            /* a local credential: expect.credential is a subset of it and
+             * body_contains looks into its JSON text; nothing is sent */
+            const json_t *ec = json_object_get(expect, "credential");
+
+            if (json_object_get(expect, "body") || json_object_get(expect, "url")) {
+                pgw_msg_clear(&msg);
+                PGW_FX_FAIL("built a local credential, not a request to send");
+            }
+            if (json_is_object(ec)
+                && (bad = pgw_fixtures_subset(ec, msg.credential)) != NULL) {
+                pgw_msg_clear(&msg);
+                PGW_FX_FAIL("credential field '%s' differs", bad);
+            }
+            for (i = 0; i < json_array_size(bc); i++) {
+                s = json_string_value(json_array_get(bc, i));
+                if (s == NULL || strstr(msg.masked, s) == NULL) {
+                    pgw_msg_clear(&msg);
+                    PGW_FX_FAIL("credential does not contain '%s'", s != NULL ? s : "?");
+                }
+            }
+            pgw_msg_clear(&msg);
+            return 0;
+        }
+        if (json_object_get(expect, "credential")) {
+            pgw_msg_clear(&msg);
+            PGW_FX_FAIL("expected a local credential, got a request to %s", msg.url);
         }
         if ((s = json_string_value(json_object_get(expect, "body"))) != NULL
             && (strlen(s) != msg.body_len || memcmp(s, msg.body, msg.body_len) != 0)) {

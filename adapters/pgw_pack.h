@@ -66,6 +66,9 @@ struct pgw_msg {        /* an outgoing channel message, all fields owned */
     json_t *headers;    /* object name -> string */
     char *body; size_t body_len;
     char *masked;       /* body with secrets masked, for the message log */
+    json_t *credential; /* non-NULL: a local credential the builder returned
+                           ({credential = {...}}, no body): nothing is sent,
+                           the buyer's client opens it; url etc. are NULL */
 };
 /* Build the message for op ("pay", "query", "close", ...).  0 on success;
  * -1 + err (nothing was built, so nothing may be sent). */

@@ -143,7 +143,11 @@ pgw_call_tramp(lua_State *L)
         /* the body leaves as a Lua string (it may be any bytes) */
         lua_pushliteral(L, "body");
         lua_rawget(L, res);
-        if (lua_type(L, -1) != LUA_TSTRING) {
+        if (lua_type(L, -1) == LUA_TNIL) {
+            /* a local credential ({credential = {...}}): nothing is sent */
+            lua_pop(L, 1);
+            lua_pushliteral(L, "");
+        } else if (lua_type(L, -1) != LUA_TSTRING) {
             return luaL_error(L, "build.%s: result.body must be a string", c->op);
         }
         lua_pushliteral(L, "body");
@@ -236,6 +240,25 @@ pgw_pack_build(struct pgw_pack *p, const char *op, const json_t *order,
             endpoint = lua_tostring(L, -1);
         }
     }
+    if (json_is_object(json_object_get(c.result, "credential"))) {
+        /* built here, sent by nobody: the buyer's client opens it (an Alipay
+         * page/wap/app order string, a UnionPay front-consume form) */
+        lua_settop(L, 0);
+        out->credential = json_deep_copy(json_object_get(c.result, "credential"));
+        char *text = out->credential != NULL
+                     ? json_dumps(out->credential, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        out->masked = text != NULL ? pgw_mask_text(text, strlen(text),
+                                                   json_object_get(p->manifest, "mask"))
+                                   : NULL;
+        free(text);
+        json_decref(c.result);
+        if (out->masked == NULL) {
+            snprintf(err, errlen, "out of memory");
+            pgw_msg_clear(out);
+            return -1;
+        }
+        return 0;
+    }
     out->method = pgw_call_strdup_field(c.result, "method", "POST");
     out->url = pgw_call_strdup_field(c.result, "url", endpoint);
     out->content_type = pgw_call_strdup_field(c.result, "content_type", NULL);
@@ -297,6 +320,7 @@ pgw_msg_clear(struct pgw_msg *m)
     json_decref(m->headers);
     free(m->body);
     free(m->masked);
+    json_decref(m->credential);
     memset(m, 0, sizeof(*m));
 }
 

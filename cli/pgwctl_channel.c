@@ -148,10 +148,15 @@ static int pgwctl__secret_header(const struct pgwctl_ch *c, const char *name)
 
 static json_t *pgwctl__msg_json(const struct pgwctl_ch *c, const struct pgw_msg *m, int raw)
 {
-    json_t *h = json_object();
+    json_t *h;
     const char *k;
     json_t *v;
 
+    if (m->credential != NULL) {
+        /* a local credential: nothing is sent, the buyer's client opens it */
+        return json_pack("{s:b, s:O}", "local", 1, "credential", m->credential);
+    }
+    h = json_object();
     json_object_foreach(m->headers, k, v) {
         json_object_set_new(h, k, json_string(!raw && pgwctl__secret_header(c, k)
                                               ? "***" : json_string_value(v)));
@@ -390,6 +395,16 @@ static int pgwctl__cmd_exchange(struct pgwctl_ch *c, const char *op, const json_
     memset(&m, 0, sizeof(m));
     if (pgwctl__build(c, op, order, &m) != 0) {
         return PGWCTL_EXIT_FAIL;
+    }
+    if (m.credential != NULL) {
+        /* built locally, never sent: the credential is the whole answer */
+        res = json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:{s:O}, s:s, s:o}", "op", op,
+                        "sent", "LOCAL", "http_status", 0, "class", "SUCCESS", "code", "",
+                        "unmapped", 0, "fields", "credential", m.credential, "error", "",
+                        "request", pgwctl__msg_json(c, &m, 0));
+        pgwctl__print(res);
+        pgw_msg_clear(&m);
+        return PGWCTL_EXIT_OK;
     }
     pgwctl__send(c, &m, timeout_ms, &sent, &status, &headers, &body, err, sizeof(err));
     if (sent == PGW_SENT_ANSWERED) {

@@ -19,6 +19,7 @@
 #include "pgw_daemon.h"
 #include "pgw_dispatch.h"
 #include "pgw_log.h"
+#include "pgw_op.h"
 #include "pgw_order.h"
 #include "pgw_pack.h"
 #include "pgw_route.h"
@@ -27,18 +28,6 @@
 
 #define PGW__MAX_TRIED 8
 
-
-struct pgw__op {
-    struct pgw_daemon *d;
-    int64_t order_id;
-    int64_t attempt_id;
-    char op[16];
-    char channel[32];
-    struct pgw_pack *pack;       /* retained */
-    struct pgw_msg msg;
-    json_t *order_json;          /* owned */
-    int prepay;
-};
 
 struct pgw__settle {
     struct pgw_daemon *d;
@@ -56,193 +45,6 @@ struct pgw__settle {
 
 static void pgw__send_pay(struct pgw_daemon *d, int64_t order_id,
                           enum pgw_status from);
-static void pgw__op_free(struct pgw__op *op);
-
-
-/* new: an operation on the channel's current pack version (retained), or
- * NULL when out of memory or the channel has no pack loaded */
-static struct pgw__op *
-pgw__op_new(struct pgw_daemon *d, int64_t order_id, const char *opname,
-            const char *channel)
-{
-    struct pgw_pack *pack = pgw_packs_get(d->packs, channel);
-    struct pgw__op *op;
-
-    if (pack == NULL) {
-        return NULL;
-    }
-    op = calloc(1, sizeof(*op));
-    if (op == NULL) {
-        return NULL;
-    }
-    op->d = d;
-    op->order_id = order_id;
-    snprintf(op->op, sizeof(op->op), "%s", opname);
-    snprintf(op->channel, sizeof(op->channel), "%s", channel);
-    op->pack = pack;
-    pgw_pack_retain(pack);
-    return op;
-}
-
-
-static void
-pgw__op_abandon(void *arg)
-{
-    struct pgw__op *op = arg;
-
-    pgw__op_free(op);
-}
-
-
-static void
-pgw__op_free(struct pgw__op *op)
-{
-    if (op == NULL) {
-        return;
-    }
-    if (op->pack) {
-        pgw_pack_release(op->pack);
-    }
-    pgw_msg_clear(&op->msg);
-    json_decref(op->order_json);
-    free(op);
-}
-
-
-/* ---- per-channel settings: config overrides the pack manifest ------------ */
-
-static int64_t
-pgw__first_query_delay(struct pgw_daemon *d, const char *channel,
-                       const json_t *man)
-{
-    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
-
-    if (c && c->first_query_delay_ms >= 0) {
-        return c->first_query_delay_ms;
-    }
-    return pgw_manifest_int(man, "first_query_delay_ms", 5000);
-}
-
-
-static int64_t
-pgw__query_backoff(struct pgw_daemon *d, const char *channel, const json_t *man,
-                   int64_t count)
-{
-    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
-    const json_t *list;
-    size_t n;
-
-    if (c && c->n_query_backoff > 0) {
-        return c->query_backoff_ms[count < c->n_query_backoff
-                                       ? count : c->n_query_backoff - 1];
-    }
-    list = json_object_get(man, "query_backoff_ms");
-    n = json_array_size(list);
-    if (n == 0) {
-        return 10000;
-    }
-    return json_integer_value(json_array_get(list, (size_t) count < n ? (size_t) count
-                                                                      : n - 1));
-}
-
-
-static void
-pgw__timeouts(struct pgw_daemon *d, const char *channel, const json_t *man,
-              long *connect_ms, long *total_ms)
-{
-    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
-
-    *connect_ms = (long) pgw_manifest_int(man, "connect_timeout_ms", 5000);
-    *total_ms = (long) pgw_manifest_int(man, "timeout_ms", 15000);
-    if (c && c->connect_timeout_ms >= 0) {
-        *connect_ms = (long) c->connect_timeout_ms;
-    }
-    if (c && c->timeout_ms >= 0) {
-        *total_ms = (long) c->timeout_ms;
-    }
-}
-
-
-static int
-pgw__send_msg(struct pgw__op *op, int fresh, pgw_http_done_fn *done)
-{
-    const char *hdrs[17];
-    char *lines[16];
-    int n = 0, rc;
-    const char *name;
-    json_t *val;
-    struct pgw_http_request req;
-    const json_t *man = pgw_pack_manifest(op->pack);
-
-    json_object_foreach(op->msg.headers, name, val) {
-        if (n == 16 || !json_is_string(val)) {
-            continue;
-        }
-        size_t len = strlen(name) + json_string_length(val) + 3;
-        lines[n] = malloc(len);
-        if (lines[n] == NULL) {
-            break;
-        }
-        snprintf(lines[n], len, "%s: %s", name, json_string_value(val));
-        hdrs[n] = lines[n];
-        n++;
-    }
-    hdrs[n] = NULL;
-
-    memset(&req, 0, sizeof(req));
-    req.method = op->msg.method ? op->msg.method : "POST";
-    req.url = op->msg.url;
-    req.content_type = op->msg.content_type;
-    req.headers = hdrs;
-    req.body = op->msg.body;
-    req.body_len = op->msg.body_len;
-    req.fresh_connection = fresh;
-    req.abandon = pgw__op_abandon;
-    pgw__timeouts(op->d, op->channel, man, &req.connect_timeout_ms,
-                  &req.timeout_ms);
-    rc = pgw_transport_send(op->d->transport, &req, done, op);
-    for (int i = 0; i < n; i++) {
-        free(lines[i]);
-    }
-    return rc;
-}
-
-
-/* Builds op->msg for the order; on failure fills err. */
-static int
-pgw__build(struct pgw__op *op, const struct pgw_order *o, char *err,
-           size_t errlen)
-{
-    op->order_json = pgw_order_pack_json(op->d, o);
-    if (op->order_json == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return PGW_ERR;
-    }
-    /* the order carries the channel being tried, for notify_url */
-    char notify[512];
-    snprintf(notify, sizeof(notify), "%s/notify/%s", op->d->conf->public_url,
-             op->channel);
-    json_object_set_new(op->order_json, "notify_url", json_string(notify));
-    if (pgw_pack_build(op->pack, op->op, op->order_json, &op->msg, err, errlen)
-        != 0) {
-        return PGW_ERR;
-    }
-    if (op->msg.url == NULL || op->msg.url[0] == '\0') {
-        snprintf(err, errlen, "pack built no URL for %s", op->op);
-        return PGW_ERR;
-    }
-    return PGW_OK;
-}
-
-
-static const char *
-pgw__evidence(const struct pgw_outcome *out, char *buf, size_t len)
-{
-    snprintf(buf, len, "class=%s code=%s%s%s", pgw_class_name(out->cls),
-             out->code[0] ? out->code : "-", out->error[0] ? " error=" : "",
-             out->error);
-    return buf;
-}
 
 
 /* ---- settle: apply final evidence ---------------------------------------- */
@@ -492,7 +294,7 @@ static void pgw__pay_answered(void *arg, const struct pgw_http_result *res);
 static void
 pgw__pay_intent_done(void *arg, int rc, int failed_stmt)
 {
-    struct pgw__op *op = arg;
+    struct pgw_op *op = arg;
 
     (void) failed_stmt;
     if (rc != PGW_OK) {
@@ -501,11 +303,11 @@ pgw__pay_intent_done(void *arg, int rc, int failed_stmt)
         pgw_log(rc == PGW_CONFLICT ? PGW_LOG_INFO : PGW_LOG_ERROR,
                 "pay.not_started", "order %lld: intent not committed (rc %d)",
                 (long long) op->order_id, rc);
-        pgw__op_free(op);
+        pgw_op_free(op);
         return;
     }
     op->d->metrics.channel_sends++;
-    if (pgw__send_msg(op, 1, pgw__pay_answered) != PGW_OK) {
+    if (pgw_op_send(op, 1, pgw__pay_answered) != PGW_OK) {
         /* the transport could not even queue it: nothing left this host */
         struct pgw_http_result res;
         memset(&res, 0, sizeof(res));
@@ -524,70 +326,19 @@ pgw__reroute_or_fail(struct pgw_daemon *d, int64_t order_id)
 }
 
 
-/* Interprets a transport result with the op's pack and starts the txn that
- * records it: the attempt's final state and the masked answer. Returns the
- * txn (NULL when out of memory: out is then cleared). */
-static struct pgw_txn *
-pgw__interpret(struct pgw__op *op, const struct pgw_http_result *res,
-               struct pgw_outcome *out, char *evidence, size_t evlen)
-{
-    struct pgw_daemon *d = op->d;
-    const char *state = "ANSWERED";
-    struct pgw_txn *txn;
-
-    memset(out, 0, sizeof(*out));
-    if (res->sent == PGW_SENT_ANSWERED) {
-        pgw_pack_parse(op->pack, op->op, res->status, res->headers, res->body, res->body_len,
-                       op->order_json, out);
-        if (out->unmapped) {
-            pgw_metrics_unmapped(d, pgw_pack_channel(op->pack), out->code);
-        }
-    } else {
-        out->cls = res->sent == PGW_SENT_NOT_SENT ? PGW_CLASS_NOT_SENT
-                                                  : PGW_CLASS_PROCESSING;
-        snprintf(out->error, sizeof(out->error), "%s", res->error);
-        state = "UNKNOWN";
-        d->metrics.channel_not_sent += res->sent == PGW_SENT_NOT_SENT;
-        d->metrics.channel_unknown += res->sent == PGW_SENT_UNKNOWN;
-    }
-    if (out->cls == PGW_CLASS_NOT_SENT) {
-        state = "NOT_SENT";
-    }
-    pgw__evidence(out, evidence, evlen);
-
-    txn = pgw_txn_new();
-    if (txn == NULL) {
-        pgw_outcome_clear(out);
-        return NULL;
-    }
-    pgw_txn_add(txn, 1,
-                "UPDATE attempts SET state = ?, class = ?, code = ?, error = ?,"
-                " http_status = ?, finished_at = ? WHERE id = ?",
-                "ssssiii", state, pgw_class_name(out->cls), out->code,
-                out->error, (int64_t) res->status, pgw_now_ms(),
-                op->attempt_id);
-    pgw_order_txn_message(d, txn, op->order_id, op->attempt_id, op->channel,
-                          "response", op->op, res->status,
-                          out->masked ? out->masked : "",
-                          res->sent == PGW_SENT_ANSWERED ? out->error
-                                                         : res->error);
-    return txn;
-}
-
-
 static void
 pgw__pay_answered(void *arg, const struct pgw_http_result *res)
 {
-    struct pgw__op *op = arg;
+    struct pgw_op *op = arg;
     struct pgw_daemon *d = op->d;
     struct pgw_outcome out;
     struct pgw_txn *txn;
     char evidence[512];
     enum pgw_status final;
 
-    txn = pgw__interpret(op, res, &out, evidence, sizeof(evidence));
+    txn = pgw_op_interpret(op, res, &out, evidence, sizeof(evidence));
     if (txn == NULL) {
-        pgw__op_free(op);
+        pgw_op_free(op);
         return;
     }
 
@@ -601,7 +352,7 @@ pgw__pay_answered(void *arg, const struct pgw_http_result *res)
                 (long long) op->order_id, op->channel, evidence);
         pgw__reroute_or_fail(d, op->order_id);
         pgw_outcome_clear(&out);
-        pgw__op_free(op);
+        pgw_op_free(op);
         return;
     }
 
@@ -629,7 +380,7 @@ pgw__pay_answered(void *arg, const struct pgw_http_result *res)
         /* PROCESSING / NOT_FOUND: the query scheduler settles it */
     }
     pgw_outcome_clear(&out);
-    pgw__op_free(op);
+    pgw_op_free(op);
 }
 
 
@@ -663,7 +414,7 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
     char tried[PGW__MAX_TRIED][32], why[256] = "no eligible channel", err[512];
     const char *excluded[PGW__MAX_TRIED + 1];
     struct pgw_route_query q;
-    struct pgw__op *op;
+    struct pgw_op *op;
     struct pgw_txn *txn;
 
     if (pgw_order_load_by_id(d, order_id, &o) != PGW_OK) {
@@ -706,7 +457,7 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
             return;
         }
 
-        op = pgw__op_new(d, order_id, "pay", channel);
+        op = pgw_op_new(d, order_id, "pay", channel);
         if (op == NULL) {
             pgw_order_clear(&o);
             return;
@@ -714,7 +465,7 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
         snprintf(o.channel, sizeof(o.channel), "%s", channel);
         op->prepay = pgw_manifest_is_prepay(pgw_pack_manifest(op->pack),
                                             o.method);
-        if (pgw__build(op, &o, err, sizeof(err)) == PGW_OK) {
+        if (pgw_op_build(op, &o, err, sizeof(err)) == PGW_OK) {
             break;
         }
         /* the pack could not build it: nothing was sent; alert, try another */
@@ -730,7 +481,7 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
             n++;
         }
         if (n >= PGW__MAX_TRIED) {
-            pgw__op_free(op);
+            pgw_op_free(op);
             pgw__fail_unsent(d, &o, from, err);
             pgw_order_clear(&o);
             return;
@@ -739,7 +490,7 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
         excluded[n] = tried[n];
         excluded[n + 1] = NULL;
         snprintf(why, sizeof(why), "%s: %.200s", channel, err);
-        pgw__op_free(op);
+        pgw_op_free(op);
     }
 
     /* commit the intent: the CAS (or the ownership guard on a reroute), the
@@ -748,7 +499,7 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
     const json_t *man = pgw_pack_manifest(op->pack);
     txn = pgw_txn_new();
     if (txn == NULL) {
-        pgw__op_free(op);
+        pgw_op_free(op);
         pgw_order_clear(&o);
         return;
     }
@@ -771,7 +522,7 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
                 " next_query_at = ?, updated_at = ?"
                 " WHERE id = ? AND status = 'PROCESSING'",
                 "ssiii", op->channel, pgw_pack_version(op->pack),
-                now + pgw__first_query_delay(d, op->channel, man), now, o.id);
+                now + pgw_channel_first_query_delay(d, op->channel, man), now, o.id);
     pgw_txn_add(txn, 1,
                 "INSERT INTO attempts (id, order_id, op, channel, pack_version,"
                 " state, started_at) VALUES (?, ?, 'pay', ?, ?, 'SENDING', ?)",
@@ -800,18 +551,18 @@ static void pgw__query_answered(void *arg, const struct pgw_http_result *res);
 static void
 pgw__query_intent_done(void *arg, int rc, int failed_stmt)
 {
-    struct pgw__op *op = arg;
+    struct pgw_op *op = arg;
 
     (void) failed_stmt;
     if (rc != PGW_OK) {
         op->d->queries_in_flight--;
-        pgw__op_free(op);
+        pgw_op_free(op);
         return;
     }
     op->d->metrics.queries++;
-    if (pgw__send_msg(op, 0, pgw__query_answered) != PGW_OK) {
+    if (pgw_op_send(op, 0, pgw__query_answered) != PGW_OK) {
         op->d->queries_in_flight--;
-        pgw__op_free(op);
+        pgw_op_free(op);
     }
 }
 
@@ -819,7 +570,7 @@ pgw__query_intent_done(void *arg, int rc, int failed_stmt)
 static void
 pgw__query_answered(void *arg, const struct pgw_http_result *res)
 {
-    struct pgw__op *op = arg;
+    struct pgw_op *op = arg;
     struct pgw_daemon *d = op->d;
     struct pgw_outcome out;
     struct pgw_txn *txn;
@@ -827,9 +578,9 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
     char evidence[512];
 
     d->queries_in_flight--;
-    txn = pgw__interpret(op, res, &out, evidence, sizeof(evidence));
+    txn = pgw_op_interpret(op, res, &out, evidence, sizeof(evidence));
     if (txn == NULL) {
-        pgw__op_free(op);
+        pgw_op_free(op);
         return;
     }
 
@@ -872,7 +623,7 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
                    NULL, NULL);
     }
     pgw_outcome_clear(&out);
-    pgw__op_free(op);
+    pgw_op_free(op);
 }
 
 
@@ -880,7 +631,7 @@ static void
 pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname)
 {
     struct pgw_order o;
-    struct pgw__op *op;
+    struct pgw_op *op;
     struct pgw_txn *txn;
     char err[512];
     int64_t now = pgw_now_ms();
@@ -892,7 +643,7 @@ pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname)
         pgw_order_clear(&o);
         return;
     }
-    op = pgw__op_new(d, order_id, opname, o.channel);
+    op = pgw_op_new(d, order_id, opname, o.channel);
     if (op == NULL) {
         pgw_order_clear(&o);
         return;
@@ -901,7 +652,7 @@ pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname)
 
     txn = pgw_txn_new();
     if (txn == NULL) {
-        pgw__op_free(op);
+        pgw_op_free(op);
         pgw_order_clear(&o);
         return;
     }
@@ -910,18 +661,18 @@ pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname)
         pgw_txn_add(txn, -1,
                     "UPDATE orders SET query_count = query_count + 1,"
                     " next_query_at = ? WHERE id = ? AND status = 'PROCESSING'",
-                    "ii", now + pgw__query_backoff(d, o.channel, man,
+                    "ii", now + pgw_channel_query_backoff(d, o.channel, man,
                                                    o.query_count),
                     o.id);
     }
-    if (pgw__build(op, &o, err, sizeof(err)) != PGW_OK) {
+    if (pgw_op_build(op, &o, err, sizeof(err)) != PGW_OK) {
         pgw_log(PGW_LOG_ERROR, "pack.build_failed", "%s %s: %s", o.channel,
                 opname, err);
         pgw_order_txn_discrepancy(d, txn, o.id, "pack_error",
                                   pgw_status_name(o.status), NULL, o.channel,
                                   err);
         pgw_store_submit(d->store, txn, NULL, NULL);
-        pgw__op_free(op);
+        pgw_op_free(op);
         pgw_order_clear(&o);
         return;
     }

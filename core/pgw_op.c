@@ -1,0 +1,256 @@
+/*
+ * pgw_op.c — one channel operation of an order: the pack version it runs on,
+ * the message the pack built, the send through the transport and the
+ * interpretation of what came back (attempt row + masked message log).
+ * Also the per-channel settings every operation needs (timeouts, first-query
+ * delay, query backoff), where paygwd.conf overrides the pack manifest.
+ * What an outcome does to an order is the caller's business (pgw_dispatch.c).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgw_config.h"
+#include "pgw_daemon.h"
+#include "pgw_op.h"
+#include "pgw_order.h"
+#include "pgw_route.h"
+#include "pgw_store.h"
+#include "pgw_transport.h"
+
+/* new: an operation on the channel's current pack version (retained), or
+ * NULL when out of memory or the channel has no pack loaded */
+struct pgw_op *
+pgw_op_new(struct pgw_daemon *d, int64_t order_id, const char *opname,
+            const char *channel)
+{
+    struct pgw_pack *pack = pgw_packs_get(d->packs, channel);
+    struct pgw_op *op;
+
+    if (pack == NULL) {
+        return NULL;
+    }
+    op = calloc(1, sizeof(*op));
+    if (op == NULL) {
+        return NULL;
+    }
+    op->d = d;
+    op->order_id = order_id;
+    snprintf(op->op, sizeof(op->op), "%s", opname);
+    snprintf(op->channel, sizeof(op->channel), "%s", channel);
+    op->pack = pack;
+    pgw_pack_retain(pack);
+    return op;
+}
+
+
+static void
+pgw_op_abandon(void *arg)
+{
+    struct pgw_op *op = arg;
+
+    pgw_op_free(op);
+}
+
+
+void
+pgw_op_free(struct pgw_op *op)
+{
+    if (op == NULL) {
+        return;
+    }
+    if (op->pack) {
+        pgw_pack_release(op->pack);
+    }
+    pgw_msg_clear(&op->msg);
+    json_decref(op->order_json);
+    free(op);
+}
+
+
+/* ---- per-channel settings: config overrides the pack manifest ------------ */
+
+int64_t
+pgw_channel_first_query_delay(struct pgw_daemon *d, const char *channel,
+                       const json_t *man)
+{
+    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
+
+    if (c && c->first_query_delay_ms >= 0) {
+        return c->first_query_delay_ms;
+    }
+    return pgw_manifest_int(man, "first_query_delay_ms", 5000);
+}
+
+
+int64_t
+pgw_channel_query_backoff(struct pgw_daemon *d, const char *channel, const json_t *man,
+                   int64_t count)
+{
+    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
+    const json_t *list;
+    size_t n;
+
+    if (c && c->n_query_backoff > 0) {
+        return c->query_backoff_ms[count < c->n_query_backoff
+                                       ? count : c->n_query_backoff - 1];
+    }
+    list = json_object_get(man, "query_backoff_ms");
+    n = json_array_size(list);
+    if (n == 0) {
+        return 10000;
+    }
+    return json_integer_value(json_array_get(list, (size_t) count < n ? (size_t) count
+                                                                      : n - 1));
+}
+
+
+void
+pgw_channel_timeouts(struct pgw_daemon *d, const char *channel, const json_t *man,
+              long *connect_ms, long *total_ms)
+{
+    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
+
+    *connect_ms = (long) pgw_manifest_int(man, "connect_timeout_ms", 5000);
+    *total_ms = (long) pgw_manifest_int(man, "timeout_ms", 15000);
+    if (c && c->connect_timeout_ms >= 0) {
+        *connect_ms = (long) c->connect_timeout_ms;
+    }
+    if (c && c->timeout_ms >= 0) {
+        *total_ms = (long) c->timeout_ms;
+    }
+}
+
+
+int
+pgw_op_send(struct pgw_op *op, int fresh, pgw_http_done_fn *done)
+{
+    const char *hdrs[17];
+    char *lines[16];
+    int n = 0, rc;
+    const char *name;
+    json_t *val;
+    struct pgw_http_request req;
+    const json_t *man = pgw_pack_manifest(op->pack);
+
+    json_object_foreach(op->msg.headers, name, val) {
+        if (n == 16 || !json_is_string(val)) {
+            continue;
+        }
+        size_t len = strlen(name) + json_string_length(val) + 3;
+        lines[n] = malloc(len);
+        if (lines[n] == NULL) {
+            break;
+        }
+        snprintf(lines[n], len, "%s: %s", name, json_string_value(val));
+        hdrs[n] = lines[n];
+        n++;
+    }
+    hdrs[n] = NULL;
+
+    memset(&req, 0, sizeof(req));
+    req.method = op->msg.method ? op->msg.method : "POST";
+    req.url = op->msg.url;
+    req.content_type = op->msg.content_type;
+    req.headers = hdrs;
+    req.body = op->msg.body;
+    req.body_len = op->msg.body_len;
+    req.fresh_connection = fresh;
+    req.abandon = pgw_op_abandon;
+    pgw_channel_timeouts(op->d, op->channel, man, &req.connect_timeout_ms,
+                  &req.timeout_ms);
+    rc = pgw_transport_send(op->d->transport, &req, done, op);
+    for (int i = 0; i < n; i++) {
+        free(lines[i]);
+    }
+    return rc;
+}
+
+
+/* Builds op->msg for the order; on failure fills err. */
+int
+pgw_op_build(struct pgw_op *op, const struct pgw_order *o, char *err,
+           size_t errlen)
+{
+    op->order_json = pgw_order_pack_json(op->d, o);
+    if (op->order_json == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return PGW_ERR;
+    }
+    /* the order carries the channel being tried, for notify_url */
+    char notify[512];
+    snprintf(notify, sizeof(notify), "%s/notify/%s", op->d->conf->public_url,
+             op->channel);
+    json_object_set_new(op->order_json, "notify_url", json_string(notify));
+    if (pgw_pack_build(op->pack, op->op, op->order_json, &op->msg, err, errlen)
+        != 0) {
+        return PGW_ERR;
+    }
+    if (op->msg.url == NULL || op->msg.url[0] == '\0') {
+        snprintf(err, errlen, "pack built no URL for %s", op->op);
+        return PGW_ERR;
+    }
+    return PGW_OK;
+}
+
+
+const char *
+pgw_op_evidence(const struct pgw_outcome *out, char *buf, size_t len)
+{
+    snprintf(buf, len, "class=%s code=%s%s%s", pgw_class_name(out->cls),
+             out->code[0] ? out->code : "-", out->error[0] ? " error=" : "",
+             out->error);
+    return buf;
+}
+
+
+/* Interprets a transport result with the op's pack and starts the txn that
+ * records it: the attempt's final state and the masked answer. Returns the
+ * txn (NULL when out of memory: out is then cleared). */
+struct pgw_txn *
+pgw_op_interpret(struct pgw_op *op, const struct pgw_http_result *res,
+               struct pgw_outcome *out, char *evidence, size_t evlen)
+{
+    struct pgw_daemon *d = op->d;
+    const char *state = "ANSWERED";
+    struct pgw_txn *txn;
+
+    memset(out, 0, sizeof(*out));
+    if (res->sent == PGW_SENT_ANSWERED) {
+        pgw_pack_parse(op->pack, op->op, res->status, res->headers, res->body, res->body_len,
+                       op->order_json, out);
+        if (out->unmapped) {
+            pgw_metrics_unmapped(d, pgw_pack_channel(op->pack), out->code);
+        }
+    } else {
+        out->cls = res->sent == PGW_SENT_NOT_SENT ? PGW_CLASS_NOT_SENT
+                                                  : PGW_CLASS_PROCESSING;
+        snprintf(out->error, sizeof(out->error), "%s", res->error);
+        state = "UNKNOWN";
+        d->metrics.channel_not_sent += res->sent == PGW_SENT_NOT_SENT;
+        d->metrics.channel_unknown += res->sent == PGW_SENT_UNKNOWN;
+    }
+    if (out->cls == PGW_CLASS_NOT_SENT) {
+        state = "NOT_SENT";
+    }
+    pgw_op_evidence(out, evidence, evlen);
+
+    txn = pgw_txn_new();
+    if (txn == NULL) {
+        pgw_outcome_clear(out);
+        return NULL;
+    }
+    pgw_txn_add(txn, 1,
+                "UPDATE attempts SET state = ?, class = ?, code = ?, error = ?,"
+                " http_status = ?, finished_at = ? WHERE id = ?",
+                "ssssiii", state, pgw_class_name(out->cls), out->code,
+                out->error, (int64_t) res->status, pgw_now_ms(),
+                op->attempt_id);
+    pgw_order_txn_message(d, txn, op->order_id, op->attempt_id, op->channel,
+                          "response", op->op, res->status,
+                          out->masked ? out->masked : "",
+                          res->sent == PGW_SENT_ANSWERED ? out->error
+                                                         : res->error);
+    return txn;
+}

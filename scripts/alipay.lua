@@ -4,8 +4,19 @@
 -- The host classifies; this file only extracts one code per answer:
 --   * code "10000" on pay / close          -> "10000"
 --   * code "10000" on query                -> trade_status (e.g. TRADE_SUCCESS)
+--   * barcode pay (alipay.trade.pay)       -> "10000" only when trade_status is
+--                                             absent or paid, else "10000:<status>";
+--                                             "10003" (waiting for the buyer)
+--   * cancel                               -> code, plus ":retry" when retry_flag=Y
+--   * refund                               -> "10000" only with fund_change=Y,
+--                                             else "10000:fund_change_N"
+--   * refund_query                         -> refund_status (REFUND_SUCCESS), "10000"
+--                                             with refund data but no status,
+--                                             "REFUND_NOT_EXIST" when nothing came back
+--   * payout / payout_query                -> status (SUCCESS, DEALING, FAIL, ...)
 --   * any other code                       -> code .. ":" .. sub_code
 --                                             (e.g. "40004:ACQ.TRADE_NOT_EXIST")
+-- Also S.statement(text, ctx): the GBK trade statement CSV -> rows + totals.
 -- A response is trusted only after its RSA2 signature verifies over the RAW
 -- text of "<method>_response" exactly as received (gw.json.raw_member, never
 -- re-serialised).  Missing or bad signature -> error "response signature
@@ -20,6 +31,19 @@ local DOC_QUERY = "https://opendocs.alipay.com/open/02ekfh"        -- alipay.tra
 local DOC_CLOSE = "https://opendocs.alipay.com/open/02o6e7"        -- alipay.trade.close
 local DOC_COMMON = "https://opendocs.alipay.com/common/02km9f"     -- public (gateway) error codes
 local DOC_NOTIFY = "https://opendocs.alipay.com/open/194/103296"   -- async notify, trade_status
+-- alipay.trade.pay, "响应参数" + "业务错误码" (and the barcode guide
+-- https://opendocs.alipay.com/open/194/106039 for 10003 / 20000 handling)
+local DOC_PAY = "https://opendocs.alipay.com/open/02ekfp"
+local DOC_CANCEL = "https://opendocs.alipay.com/open/02ekfi"        -- alipay.trade.cancel
+local DOC_REFUND = "https://opendocs.alipay.com/open/02ekfk"        -- alipay.trade.refund
+local DOC_REFUND_QUERY = "https://opendocs.alipay.com/open/02ekfl"  -- fastpay.refund.query
+-- alipay.data.dataservice.bill.downloadurl.query, "业务错误码"
+local DOC_BILL = "https://opendocs.alipay.com/open/02e7gr"
+local DOC_TRANSFER = "https://opendocs.alipay.com/open/02byuo"      -- fund.trans.uni.transfer
+local DOC_TRANS_QUERY = "https://opendocs.alipay.com/open/02byup"   -- fund.trans.common.query
+-- refund notifies: the trade notify again, with refund_fee / gmt_refund /
+-- out_biz_no (https://opendocs.alipay.com/open/194/103296 "退款通知")
+local DOC_REFUND_NOTIFY = "https://opendocs.alipay.com/open/194/103296"
 
 -- Public gateway errors: the OpenAPI gateway rejects the call (auth, missing
 -- or invalid common parameter, permission) before any business processing,
@@ -43,17 +67,33 @@ S.codes = {
     -- 10000 = the QR code exists; the host keeps a prepay order PROCESSING
     success = { source = DOC_PRECREATE, codes = { "10000" } },
     -- definitive business refusals of precreate for this out_trade_no
-    failure = { source = DOC_PRECREATE, codes = {
+    -- precreate (DOC_PRECREATE) and trade.pay (DOC_PAY) share one list: the
+    -- first eight are final refusals of this out_trade_no by either API; the
+    -- rest are barcode codes (DOC_PAY "业务错误码") whose documented solution
+    -- is "the buyer must refresh the code / pay another way" -- the payment
+    -- did not and cannot happen with this request.  Not here (PROCESSING, the
+    -- host queries then cancels): ACQ.PAYMENT_FAIL, PULL_MOBILE_CASHIER_FAIL.
+    failure = { source = DOC_PRECREATE .. " ; " .. DOC_PAY, codes = {
       "40004:ACQ.INVALID_PARAMETER", "40004:ACQ.ACCESS_FORBIDDEN",
       "40004:ACQ.EXIST_FORBIDDEN_WORD", "40004:ACQ.PARTNER_ERROR",
       "40004:ACQ.TOTAL_FEE_EXCEED", "40004:ACQ.CONTEXT_INCONSISTENT",
       "40004:ACQ.TRADE_HAS_CLOSE", "40004:ACQ.BUYER_SELLER_EQUAL",
+      "40004:ACQ.PAYMENT_AUTH_CODE_INVALID", "40004:ACQ.BUYER_BALANCE_NOT_ENOUGH",
+      "40004:ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH",
+      "40004:ACQ.ERROR_BALANCE_PAYMENT_DISABLE", "40004:ACQ.BUYER_ENABLE_STATUS_FORBID",
+      "40004:ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR",
+      "40004:ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR",
+      "40004:ACQ.PAYMENT_REQUEST_HAS_RISK", "40004:ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE",
+      "40004:ACQ.MOBILE_PAYMENT_SWITCH_OFF",
     } },
-    -- in doubt: the trade may exist / be paid (TRADE_HAS_SUCCESS!) -> query
-    processing = { source = DOC_PRECREATE, codes = {
+    -- in doubt: the trade may exist / be paid (TRADE_HAS_SUCCESS!) -> query.
+    -- 10003 = barcode waiting for the buyer's password; 20000 = unknown
+    -- (DOC_PAY: "query, then cancel"); a 10000 with an unpaid trade_status.
+    processing = { source = DOC_PAY, codes = {
       "40004:ACQ.SYSTEM_ERROR", "40004:ACQ.TRADE_HAS_SUCCESS",
       "40004:ACQ.TRADE_BUYER_NOT_MATCH", "20000:isp.unknow-error",
-      "20000:aop.unknow-error",
+      "20000:aop.unknow-error", "20000", "10003", "10000:WAIT_BUYER_PAY",
+      "40004:ACQ.PAYMENT_FAIL", "40004:ACQ.PULL_MOBILE_CASHIER_FAIL",
     } },
     rejected = { source = DOC_COMMON, codes = GATEWAY_REJECTED },
   },
@@ -73,8 +113,86 @@ S.codes = {
       "40004:ACQ.SYSTEM_ERROR", "40004:ACQ.TRADE_STATUS_ERROR",
     } },
   },
+  cancel = {
+    -- 10000: the trade is closed (action close) or refunded (action refund);
+    -- either way it is over for the merchant
+    success = { source = DOC_CANCEL, codes = { "10000" } },
+    -- "超过撤销时间范围": this cancel can never happen (the trade may be paid!)
+    failure = { source = DOC_CANCEL, codes = { "40004:ACQ.TRADE_CANCEL_TIME_OUT" } },
+    -- retry_flag = Y: call cancel again (fields.recall = true)
+    processing = { source = DOC_CANCEL, codes = {
+      "10000:retry", "40004:ACQ.SYSTEM_ERROR:retry", "40004:ACQ.SYSTEM_ERROR",
+      "20000:isp.unknow-error", "40004:ACQ.REASON_TRADE_BEEN_FREEZEN",
+    } },
+    not_found = { source = DOC_CANCEL, codes = { "40004:ACQ.TRADE_NOT_EXIST" } },
+  },
+  refund = {
+    -- 10000 + fund_change = Y: the money moved (DOC_REFUND "响应参数"); with
+    -- fund_change = N the refund may still be in progress: query it
+    success = { source = DOC_REFUND, codes = { "10000" } },
+    -- final refusals of this refund: nothing was or will be refunded by it
+    failure = { source = DOC_REFUND, codes = {
+      "40004:ACQ.TRADE_STATUS_ERROR", "40004:ACQ.TRADE_HAS_FINISHED",
+      "40004:ACQ.SELLER_BALANCE_NOT_ENOUGH", "40004:ACQ.INVALID_PARAMETER",
+    } },
+    -- REFUND_AMT_NOT_EQUAL_TOTAL: this out_request_no already exists with
+    -- another amount -- a refund under it may have happened: never FAILED
+    processing = { source = DOC_REFUND, codes = {
+      "10000:fund_change_N", "40004:ACQ.SYSTEM_ERROR", "20000:isp.unknow-error",
+      "40004:ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "40004:ACQ.REASON_TRADE_BEEN_FREEZEN",
+    } },
+    -- the trade is unknown: not proof about any money (query the trade)
+    not_found = { source = DOC_REFUND, codes = { "40004:ACQ.TRADE_NOT_EXIST" } },
+  },
+  refund_query = {
+    success = { source = DOC_REFUND_QUERY, codes = { "REFUND_SUCCESS" } },
+    -- 10000 with refund data but no refund_status: older answer form, not
+    -- proof by itself here; ask again
+    processing = { source = DOC_REFUND_QUERY, codes = {
+      "10000", "40004:ACQ.SYSTEM_ERROR", "20000:isp.unknow-error",
+    } },
+    -- DOC_REFUND_QUERY: "if nothing is returned the refund did not (yet)
+    -- succeed; retry the refund with the same out_request_no"
+    not_found = { source = DOC_REFUND_QUERY, codes = {
+      "REFUND_NOT_EXIST", "40004:ACQ.TRADE_NOT_EXIST",
+    } },
+  },
+  bill = {
+    success = { source = DOC_BILL, codes = { "10000" } },
+    -- no statement for that date (yet): "isp.bill_not_exist"
+    not_found = { source = DOC_BILL, codes = { "40004:isp.bill_not_exist" } },
+    failure = { source = DOC_BILL, codes = {
+      "40004:isv.invalid-arguments", "40004:isp.bill_date_error",
+    } },
+    processing = { source = DOC_BILL, codes = { "20000:isp.unknow-error" } },
+  },
+  payout = {
+    -- status of the transfer order (DOC_TRANSFER "响应参数 status")
+    success = { source = DOC_TRANSFER, codes = { "SUCCESS" } },
+    -- strictest reading: only "this payee does not exist / is not who you
+    -- named" is final; balance, limits, risk and FAIL itself -> query
+    failure = { source = DOC_TRANSFER, codes = {
+      "40004:PAYEE_NOT_EXIST", "40004:PAYEE_USER_INFO_ERROR",
+    } },
+    processing = { source = DOC_TRANSFER, codes = {
+      "DEALING", "WAIT_PAY", "INIT", "FAIL", "40004:SYSTEM_ERROR",
+      "40004:PAYER_BALANCE_NOT_ENOUGH", "20000:isp.unknow-error",
+    } },
+  },
+  payout_query = {
+    success = { source = DOC_TRANS_QUERY, codes = { "SUCCESS" } },
+    -- DOC_TRANS_QUERY "status": FAIL = failed (reason in fail_reason)
+    failure = { source = DOC_TRANS_QUERY, codes = { "FAIL" } },
+    -- REFUND = paid, then returned (bank card 退票): neither; a human looks
+    processing = { source = DOC_TRANS_QUERY, codes = {
+      "DEALING", "WAIT_PAY", "INIT", "REFUND", "40004:SYSTEM_ERROR",
+      "20000:isp.unknow-error",
+    } },
+    not_found = { source = DOC_TRANS_QUERY, codes = { "40004:ORDER_NOT_EXIST" } },
+  },
   notify = {
-    success = { source = DOC_NOTIFY, codes = { "TRADE_SUCCESS", "TRADE_FINISHED" } },
+    success = { source = DOC_NOTIFY .. " ; " .. DOC_REFUND_NOTIFY,
+                codes = { "TRADE_SUCCESS", "TRADE_FINISHED", "REFUND_SUCCESS" } },
     closed = { source = DOC_NOTIFY, codes = { "TRADE_CLOSED" } },
     processing = { source = DOC_NOTIFY, codes = { "WAIT_BUYER_PAY" } },
   },
@@ -138,7 +256,55 @@ end
 
 S.parse = {}
 
+local function amount_of(v)
+  if str(v) == nil then return nil end
+  local ok, a = pcall(gw.amount.from_decimal, v, 2)
+  if ok then return a end
+  return nil
+end
+
+-- barcode pay = alipay.trade.pay: 10000 is paid (unless an unpaid
+-- trade_status says otherwise), 10003 waits for the buyer
+local function parse_barcode(resp, order, ctx)
+  local r, code, err = open_response(resp, ctx.manifest.api.pay_barcode, ctx)
+  if r == nil then return failed(code, err) end
+  local fields = {
+    out_trade_no = str(r.out_trade_no),
+    channel_trade_no = str(r.trade_no),
+    msg = str(r.sub_msg) or str(r.msg),
+  }
+  if code ~= "10000" then
+    return { code = code, verified = true, fields = fields }
+  end
+  if not same_trade(r, order) then
+    return { code = "", verified = true, fields = fields,
+             error = "out_trade_no in the answer differs" }
+  end
+  local status = str(r.trade_status)
+  if status ~= nil and status ~= "TRADE_SUCCESS" and status ~= "TRADE_FINISHED" then
+    return { code = "10000:" .. status, verified = true, fields = fields }
+  end
+  fields.amount = amount_of(r.total_amount)
+  if fields.amount == nil or (order ~= nil and math.type(order.amount) == "integer"
+                              and fields.amount ~= order.amount) then
+    return { code = code, verified = true, fields = fields,
+             error = "paid amount missing or differs from the order amount" }
+  end
+  if str(r.gmt_payment) ~= nil then
+    fields.paid_at_ms = gw.time.parse(r.gmt_payment, TIME_FMT, TZ_BEIJING)
+  end
+  return { code = code, verified = true, fields = fields }
+end
+
 function S.parse.pay(resp, order, ctx)
+  if order ~= nil and order.method == "alipay.barcode" then
+    return parse_barcode(resp, order, ctx)
+  end
+  if order ~= nil and order.method ~= nil and order.method ~= "alipay.qr" then
+    -- wap / page / app are built locally and never sent: no answer to read
+    return { code = "", verified = false,
+             error = "method " .. tostring(order.method) .. " has no server answer" }
+  end
   local r, code, err = open_response(resp, ctx.manifest.api.pay, ctx)
   if r == nil then return failed(code, err) end
   if code ~= "10000" then
@@ -198,6 +364,143 @@ function S.parse.close(resp, order, ctx)
            fields = { channel_trade_no = str(r.trade_no), msg = str(r.sub_msg) } }
 end
 
+-- cancel = alipay.trade.cancel: action close|refund; retry_flag = Y asks
+-- for another cancel (fields.recall)
+function S.parse.cancel(resp, order, ctx)
+  local r, code, err = open_response(resp, ctx.manifest.api.cancel, ctx)
+  if r == nil then return failed(code, err) end
+  local fields = { channel_trade_no = str(r.trade_no), action = str(r.action),
+                   msg = str(r.sub_msg) }
+  if r.retry_flag == "Y" then
+    fields.recall = true
+    return { code = code .. ":retry", verified = true, fields = fields }
+  end
+  if code == "10000" and not same_trade(r, order) then
+    return { code = code, verified = true, fields = fields,
+             error = "out_trade_no in the answer differs" }
+  end
+  return { code = code, verified = true, fields = fields }
+end
+
+local function refund_no(order)
+  local rf = order ~= nil and order.refund or nil
+  return type(rf) == "table" and rf or {}
+end
+
+-- refund = alipay.trade.refund: fund_change = Y is the only proof
+function S.parse.refund(resp, order, ctx)
+  local r, code, err = open_response(resp, ctx.manifest.api.refund, ctx)
+  if r == nil then return failed(code, err) end
+  local fields = { channel_trade_no = str(r.trade_no), msg = str(r.sub_msg),
+                   refund_fee = amount_of(r.refund_fee) }
+  if code ~= "10000" then
+    return { code = code, verified = true, fields = fields }
+  end
+  if not same_trade(r, order) then
+    return { code = "", verified = true, fields = fields,
+             error = "out_trade_no in the answer differs" }
+  end
+  if r.fund_change ~= "Y" then
+    fields.refund_status = "PROCESSING"
+    return { code = "10000:fund_change_N", verified = true, fields = fields }
+  end
+  fields.refund_status = "SUCCESS"
+  return { code = code, verified = true, fields = fields }
+end
+
+-- refund_query = alipay.trade.fastpay.refund.query
+function S.parse.refund_query(resp, order, ctx)
+  local r, code, err = open_response(resp, ctx.manifest.api.refund_query, ctx)
+  if r == nil then return failed(code, err) end
+  local fields = { channel_trade_no = str(r.trade_no), msg = str(r.sub_msg),
+                   refund_status = str(r.refund_status),
+                   out_refund_no = str(r.out_request_no),
+                   amount = amount_of(r.refund_amount) }
+  if code ~= "10000" then
+    return { code = code, verified = true, fields = fields }
+  end
+  if not same_trade(r, order) then
+    return { code = "", verified = true, fields = fields,
+             error = "out_trade_no in the answer differs" }
+  end
+  local rf = refund_no(order)
+  if fields.out_refund_no ~= nil and rf.out_refund_no ~= nil
+     and fields.out_refund_no ~= rf.out_refund_no then
+    return { code = "", verified = true, fields = fields,
+             error = "out_request_no in the answer differs" }
+  end
+  if fields.refund_status == nil then
+    if fields.out_refund_no == nil and fields.amount == nil then
+      return { code = "REFUND_NOT_EXIST", verified = true, fields = fields }
+    end
+    return { code = "10000", verified = true, fields = fields }
+  end
+  if fields.refund_status == "REFUND_SUCCESS" and math.type(rf.amount) == "integer"
+     and fields.amount ~= rf.amount then
+    return { code = fields.refund_status, verified = true, fields = fields,
+             error = "refunded amount missing or differs from the refund amount" }
+  end
+  if str(r.gmt_refund_pay) ~= nil then
+    fields.refunded_at_ms = gw.time.parse(r.gmt_refund_pay, TIME_FMT, TZ_BEIJING)
+  end
+  return { code = fields.refund_status, verified = true, fields = fields }
+end
+
+-- bill = alipay.data.dataservice.bill.downloadurl.query -> download_url
+function S.parse.bill(resp, order, ctx)
+  local r, code, err = open_response(resp, ctx.manifest.api.bill, ctx)
+  if r == nil then return failed(code, err) end
+  if code ~= "10000" then
+    return { code = code, verified = true, fields = { msg = str(r.sub_msg) } }
+  end
+  local url = str(r.bill_download_url)
+  if url == nil or not url:match("^https?://") then
+    return { code = code, verified = true, error = "no bill_download_url in the answer" }
+  end
+  return { code = code, verified = true,
+           fields = { download_url = url, bill_download_url = url } }
+end
+
+local function payout_no(order)
+  local p = order ~= nil and order.payout or nil
+  return type(p) == "table" and p or {}
+end
+
+local function parse_transfer(api, resp, order, ctx)
+  local r, code, err = open_response(resp, api, ctx)
+  if r == nil then return failed(code, err) end
+  local fields = { channel_payout_no = str(r.order_id), msg = str(r.sub_msg),
+                   pay_fund_order_id = str(r.pay_fund_order_id),
+                   payout_status = str(r.status), fail_reason = str(r.fail_reason),
+                   amount = amount_of(r.trans_amount) }
+  if code ~= "10000" then
+    return { code = code, verified = true, fields = fields }
+  end
+  local p = payout_no(order)
+  if str(r.out_biz_no) ~= nil and p.out_payout_no ~= nil
+     and r.out_biz_no ~= p.out_payout_no then
+    return { code = "", verified = true, fields = fields,
+             error = "out_biz_no in the answer differs" }
+  end
+  local status = str(r.status) or ""
+  if status == "SUCCESS" and fields.amount ~= nil and math.type(p.amount) == "integer"
+     and fields.amount ~= p.amount then
+    return { code = status, verified = true, fields = fields,
+             error = "transferred amount differs from the payout amount" }
+  end
+  return { code = status, verified = true, fields = fields }
+end
+
+-- payout = alipay.fund.trans.uni.transfer
+function S.parse.payout(resp, order, ctx)
+  return parse_transfer(ctx.manifest.api.payout, resp, order, ctx)
+end
+
+-- payout_query = alipay.fund.trans.common.query
+function S.parse.payout_query(resp, order, ctx)
+  return parse_transfer(ctx.manifest.api.payout_query, resp, order, ctx)
+end
+
 -- Async notify: form POST; verify RSA2 over every received parameter except
 -- sign AND sign_type, sorted, k=v&..., values form-decoded exactly once.
 function S.notify(req, ctx)
@@ -233,12 +536,166 @@ function S.notify(req, ctx)
   if str(p.gmt_payment) ~= nil then
     fields.paid_at_ms = gw.time.parse(p.gmt_payment, TIME_FMT, TZ_BEIJING)
   end
+  -- a refund: the same trade notify with refund_fee, gmt_refund and
+  -- out_biz_no (= our out_request_no); Alipay sends it once the refund is
+  -- done, trade_status staying TRADE_SUCCESS (partial) or TRADE_CLOSED (full)
+  if str(p.refund_fee) ~= nil and str(p.out_biz_no) ~= nil then
+    fields.kind = "refund"
+    fields.out_refund_no = p.out_biz_no
+    fields.refund_amount = gw.amount.from_decimal(p.refund_fee, 2)
+    if str(p.gmt_refund) ~= nil then
+      fields.refunded_at_ms = gw.time.parse(p.gmt_refund:sub(1, 19), TIME_FMT, TZ_BEIJING)
+    end
+    return { verified = true, code = "REFUND_SUCCESS", out_trade_no = str(p.out_trade_no),
+             fields = fields }
+  end
   return {
     verified = true,
     code = str(p.trade_status) or "",
     out_trade_no = str(p.out_trade_no),
     fields = fields,
   }
+end
+
+-- ---- trade statement ------------------------------------------------------
+-- The file behind bill_download_url is a ZIP of GBK CSVs (the caller unzips;
+-- this parses the detail CSV "...业务明细.csv"): '#' lines are header/footer
+-- comments, then one header row, then one row per trade or refund
+-- (https://opendocs.alipay.com/open/204/106262 "对账单字段说明"): 支付宝交易号,
+-- 商户订单号, 业务类型 (交易 | 退款), 商品名称, 创建时间, 完成时间, 门店编号, 门店名称,
+-- 操作员, 终端号, 对方账户, 订单金额（元）, 商家实收（元）, ..., 退款批次号/请求号, 服务费（元）,
+-- 分润（元）, 备注.  Values may carry tabs/spaces as padding; refund amounts are
+-- negative.  S.statement(text, ctx) -> {rows = {...}, totals = {...}} or
+-- {error = "..."}.
+
+local function trim(v)
+  return (v:gsub("^[%s\t]+", ""):gsub("[%s\t]+$", ""))
+end
+
+-- one CSV line -> fields (double quotes honoured, "" inside quotes)
+local function csv_fields(line)
+  local out = {}
+  if not line:find('"', 1, true) then
+    for f in (line .. ","):gmatch("([^,]*),") do
+      out[#out + 1] = trim(f)
+    end
+    return out
+  end
+  local i, n = 1, #line
+  while i <= n + 1 do
+    if line:sub(i, i) == '"' then
+      local buf, j = {}, i + 1
+      while true do
+        local q = line:find('"', j, true)
+        if q == nil then return nil end
+        buf[#buf + 1] = line:sub(j, q - 1)
+        if line:sub(q + 1, q + 1) == '"' then
+          buf[#buf + 1] = '"'
+          j = q + 2
+        else
+          j = q + 1
+          break
+        end
+      end
+      out[#out + 1] = trim(table.concat(buf))
+      local c = line:find(",", j, true)
+      i = (c or n + 1) + 1
+    else
+      local c = line:find(",", i, true) or n + 1
+      out[#out + 1] = trim(line:sub(i, c - 1))
+      i = c + 1
+    end
+  end
+  return out
+end
+
+local COLUMNS = {
+  channel_trade_no = "支付宝交易号", out_trade_no = "商户订单号", biz_type = "业务类型",
+  created_at = "创建时间", finished_at = "完成时间", amount = "订单金额",
+  received = "商家实收", out_refund_no = "退款批次号", fee = "服务费",
+}
+
+function S.statement(text, ctx)
+  if type(text) ~= "string" then
+    return { error = "statement text is required" }
+  end
+  local utf8text, cerr = gw.charset.to_utf8(text, "GBK")
+  if utf8text == nil then
+    return { error = "statement is not GBK text: " .. tostring(cerr) }
+  end
+  local col, rows = nil, {}
+  local totals = { pay_count = 0, pay_amount = 0, refund_count = 0, refund_amount = 0,
+                   fee_amount = 0 }
+  local lineno = 0
+  for line in (utf8text:gsub("\r\n", "\n") .. "\n"):gmatch("([^\n]*)\n") do
+    lineno = lineno + 1
+    if line:sub(1, 1) == "#" then
+      local pays = line:match("交易合计：?%s*(%d+)%s*笔")
+      local refunds = line:match("退款合计：?%s*(%d+)%s*笔")
+      if pays then totals.footer_pay_count = tonumber(pays) end
+      if refunds then totals.footer_refund_count = tonumber(refunds) end
+    elseif trim(line) ~= "" then
+      local f = csv_fields(line)
+      if f == nil then
+        return { error = "line " .. lineno .. ": unbalanced quotes" }
+      end
+      if col == nil then
+        col = {}
+        for i, name in ipairs(f) do
+          for key, prefix in pairs(COLUMNS) do
+            if name:sub(1, #prefix) == prefix then col[key] = i end
+          end
+        end
+        for _, key in ipairs({ "channel_trade_no", "out_trade_no", "biz_type", "amount" }) do
+          if col[key] == nil then
+            return { error = "line " .. lineno .. ": no column " .. COLUMNS[key] }
+          end
+        end
+      else
+        local biz = f[col.biz_type] or ""
+        local kind = (biz == "交易" and "pay") or (biz == "退款" and "refund") or nil
+        if kind == nil then
+          return { error = "line " .. lineno .. ": unknown 业务类型 " .. biz }
+        end
+        local raw = (f[col.amount] or ""):gsub("^%-", "")
+        local ok, amount = pcall(gw.amount.from_decimal, raw, 2)
+        if not ok then
+          return { error = "line " .. lineno .. ": bad amount" }
+        end
+        local row = {
+          channel_trade_no = f[col.channel_trade_no],
+          out_trade_no = f[col.out_trade_no],
+          type = kind,
+          amount = amount,
+          status = "SUCCESS",
+        }
+        local fin = col.finished_at and f[col.finished_at] or ""
+        if fin ~= "" then
+          row.finished_at = fin
+          row.finished_at_ms = gw.time.parse(fin, TIME_FMT, TZ_BEIJING)
+        end
+        if kind == "refund" and col.out_refund_no and (f[col.out_refund_no] or "") ~= "" then
+          row.out_refund_no = f[col.out_refund_no]
+        end
+        if col.fee and (f[col.fee] or "") ~= "" then
+          local fok, fee = pcall(gw.amount.from_decimal, (f[col.fee]:gsub("^%-", "")), 2)
+          if fok then totals.fee_amount = totals.fee_amount + fee end
+        end
+        rows[#rows + 1] = row
+        totals[kind .. "_count"] = totals[kind .. "_count"] + 1
+        totals[kind .. "_amount"] = totals[kind .. "_amount"] + amount
+      end
+    end
+  end
+  if col == nil then
+    return { error = "no header row (支付宝交易号, ...) in the statement" }
+  end
+  local r = { rows = setmetatable(rows, gw.json.array_mt), totals = totals }
+  if (totals.footer_pay_count and totals.footer_pay_count ~= totals.pay_count)
+     or (totals.footer_refund_count and totals.footer_refund_count ~= totals.refund_count) then
+    r.error = "row counts differ from the statement's footer"
+  end
+  return r
 end
 
 return S

@@ -11,14 +11,41 @@
 --
 -- ctx.config keys: app_id, app_private_key (key name), channel_public_key
 -- (key name, used by the script), optional app_auth_token, endpoint.
+--
+-- Pay methods: alipay.qr (alipay.trade.precreate, a QR the buyer scans),
+-- alipay.barcode (alipay.trade.pay scene bar_code: we scan the buyer's code;
+-- kind micropay, the host queries then cancels), and alipay.wap / alipay.page /
+-- alipay.app, which are NOT server calls: the builder returns a LOCAL
+-- credential (a signed GET URL for the buyer's browser, or the signed order
+-- string the Alipay app SDK takes) and nothing is sent.
 
 local M = {}
 
 local TZ_BEIJING = 480            -- minutes east of UTC
 local API = {
-  pay = "alipay.trade.precreate",
+  pay = "alipay.trade.precreate",       -- alipay.qr
+  pay_barcode = "alipay.trade.pay",     -- alipay.barcode
+  pay_wap = "alipay.trade.wap.pay",     -- local credential
+  pay_page = "alipay.trade.page.pay",   -- local credential
+  pay_app = "alipay.trade.app.pay",     -- local credential
   query = "alipay.trade.query",
   close = "alipay.trade.close",
+  cancel = "alipay.trade.cancel",
+  refund = "alipay.trade.refund",
+  refund_query = "alipay.trade.fastpay.refund.query",
+  bill = "alipay.data.dataservice.bill.downloadurl.query",
+  payout = "alipay.fund.trans.uni.transfer",
+  payout_query = "alipay.fund.trans.common.query",
+}
+-- which API a pay method calls, and the product_code Alipay expects with it
+local PAY_METHODS = {
+  ["alipay.qr"] = { api = "pay" },
+  ["alipay.barcode"] = { api = "pay_barcode", product_code = "FACE_TO_FACE_PAYMENT" },
+  ["alipay.wap"] = { api = "pay_wap", product_code = "QUICK_WAP_WAY", local_kind = "page_url" },
+  ["alipay.page"] = { api = "pay_page", product_code = "FAST_INSTANT_TRADE_PAY",
+                      local_kind = "page_url" },
+  ["alipay.app"] = { api = "pay_app", product_code = "QUICK_MSECURITY_PAY",
+                     local_kind = "app_order_string" },
 }
 
 M.manifest = {
@@ -26,7 +53,22 @@ M.manifest = {
   methods = {
     ["alipay.qr"] = { kind = "prepay", currencies = { "CNY" },
                       min_amount = 1, max_amount = 10000000000 },
+    ["alipay.barcode"] = { kind = "micropay", currencies = { "CNY" },
+                           min_amount = 1, max_amount = 10000000000 },
+    ["alipay.wap"] = { kind = "prepay", currencies = { "CNY" },
+                       min_amount = 1, max_amount = 10000000000 },
+    ["alipay.page"] = { kind = "prepay", currencies = { "CNY" },
+                        min_amount = 1, max_amount = 10000000000 },
+    ["alipay.app"] = { kind = "prepay", currencies = { "CNY" },
+                       min_amount = 1, max_amount = 10000000000 },
   },
+  -- alipay.barcode orchestration (the host's): Alipay's barcode guide
+  -- (https://opendocs.alipay.com/open/194/106039, "当面付 条码支付 接入指南",
+  -- section 10003 / 轮询): code 10003 = waiting for the buyer (password);
+  -- query alipay.trade.query about every 5 s for about 30 s; when still not
+  -- paid, call alipay.trade.cancel (retry while retry_flag = Y).
+  micropay = { poll_ms = 5000, give_up_after_ms = 30000, reverse_not_before_ms = 0,
+               reverse_op = "cancel", reverse_retry_ms = 5000, reverse_max = 5 },
   -- channel-wide limits (what routing looks at)
   currencies = { "CNY" },
   min_amount = 1,                  -- 0.01 CNY
@@ -41,7 +83,8 @@ M.manifest = {
   query_backoff_ms = { 5000, 10000, 30000, 60000, 120000, 300000, 600000 },
   max_concurrency = 200,
   qps = 100,
-  mask = { "sign", "app_auth_token", "buyer_logon_id", "buyer_id", "buyer_user_id" },
+  mask = { "sign", "app_auth_token", "buyer_logon_id", "buyer_id", "buyer_user_id",
+           "auth_code", "identity", "name" },
   notify_ack = {
     ok = { status = 200, content_type = "text/plain", body = "success" },
     fail = { status = 400, content_type = "text/plain", body = "fail" },
@@ -58,11 +101,13 @@ local function need(v, what)
   return v
 end
 
-local function request(ctx, op, biz, notify_url)
+-- the common parameters + sign (docs: https://opendocs.alipay.com/common/02kf5q
+-- "公共请求参数" and https://opendocs.alipay.com/common/02kf5p "自行实现签名")
+local function signed_params(ctx, api, biz, notify_url, return_url)
   local cfg = ctx.config
   local p = {
     app_id = need(cfg.app_id, "config app_id"),
-    method = API[op],
+    method = API[api],
     format = "JSON",
     charset = "utf-8",
     sign_type = "RSA2",
@@ -73,18 +118,25 @@ local function request(ctx, op, biz, notify_url)
   if notify_url ~= nil and notify_url ~= "" then
     p.notify_url = notify_url
   end
+  if return_url ~= nil and return_url ~= "" then
+    p.return_url = return_url
+  end
   if type(cfg.app_auth_token) == "string" and cfg.app_auth_token ~= "" then
     p.app_auth_token = cfg.app_auth_token
   end
   local to_sign = gw.form.sign_string(p, { exclude = { "sign" }, skip_empty = true })
   p.sign = gw.crypto.sign(need(cfg.app_private_key, "config app_private_key"), "RSA2",
                           to_sign)
+  return p
+end
+
+local function request(ctx, api, biz, notify_url)
   return {
     method = "POST",
     url = need(ctx.endpoint, "endpoint"),
     content_type = "application/x-www-form-urlencoded;charset=utf-8",
     headers = {},
-    body = gw.form.encode(p),
+    body = gw.form.encode(signed_params(ctx, api, biz, notify_url)),
   }
 end
 
@@ -96,35 +148,84 @@ local function trade_ref(order)
   return biz
 end
 
+local function extra(order, k)
+  local e = order.extra
+  if type(e) == "table" and type(e[k]) == "string" and e[k] ~= "" then
+    return e[k]
+  end
+  return nil
+end
+
+-- an amount in fen within the manifest's limits -> "yuan.fen"
+local function yuan(amount, what)
+  if math.type(amount) ~= "integer" or amount < M.manifest.min_amount
+     or amount > M.manifest.max_amount then
+    error("alipay: " .. what .. " must be an integer in 1..10000000000 fen", 0)
+  end
+  return gw.amount.to_decimal(amount, 2)
+end
+
+local function cny(currency)
+  if currency ~= nil and currency ~= "CNY" then
+    error("alipay: currency " .. tostring(currency) .. " is not supported", 0)
+  end
+end
+
+-- timeout_express is in whole minutes, 1m .. 15d
+local function timeout_express(order)
+  local expire = order.expire_seconds
+  if math.type(expire) == "integer" and expire > 0 then
+    local minutes = (expire + 59) // 60
+    if minutes > 21600 then minutes = 21600 end
+    return minutes .. "m"
+  end
+  return nil
+end
+
 M.build = {}
 
--- pay = alipay.trade.precreate: returns a QR code the buyer scans
+-- pay: alipay.qr = alipay.trade.precreate (a QR code the buyer scans);
+-- alipay.barcode = alipay.trade.pay (https://opendocs.alipay.com/open/02ekfp);
+-- alipay.wap / page / app: a local credential, nothing is sent
+-- (https://opendocs.alipay.com/open/02ivbs wap, /open/028r8t page,
+-- /open/02e7gq app "alipay.trade.app.pay" order string).
 function M.build.pay(order, ctx)
-  if order.method ~= nil and order.method ~= "alipay.qr" then
-    error("alipay: method " .. tostring(order.method) .. " is not offered", 0)
+  local method = order.method or "alipay.qr"
+  local pm = PAY_METHODS[method]
+  if pm == nil then
+    error("alipay: method " .. tostring(method) .. " is not offered", 0)
   end
   if order.currency ~= "CNY" then
     error("alipay: currency " .. tostring(order.currency) .. " is not supported", 0)
   end
-  local amount = order.amount
-  if math.type(amount) ~= "integer" or amount < M.manifest.min_amount
-     or amount > M.manifest.max_amount then
-    error("alipay: amount must be an integer in 1..10000000000 fen", 0)
-  end
   local biz = {
     out_trade_no = need(order.out_trade_no, "out_trade_no"),
-    total_amount = gw.amount.to_decimal(amount, 2),
+    total_amount = yuan(order.amount, "amount"),
     subject = (type(order.subject) == "string" and order.subject ~= "")
               and order.subject or order.out_trade_no,
+    timeout_express = timeout_express(order),
+    product_code = pm.product_code,
   }
-  local expire = order.expire_seconds
-  if math.type(expire) == "integer" and expire > 0 then
-    -- timeout_express is in whole minutes, 1m .. 15d
-    local minutes = (expire + 59) // 60
-    if minutes > 21600 then minutes = 21600 end
-    biz.timeout_express = minutes .. "m"
+  if method == "alipay.barcode" then
+    biz.scene = "bar_code"
+    biz.auth_code = extra(order, "auth_code")
+    if biz.auth_code == nil then
+      error("alipay: alipay.barcode needs extra.auth_code (the buyer's payment code)", 0)
+    end
+  elseif method == "alipay.wap" then
+    biz.quit_url = extra(order, "quit_url")
   end
-  return request(ctx, "pay", biz, order.notify_url)
+  if pm.local_kind == nil then
+    return request(ctx, pm.api, biz, order.notify_url)
+  end
+  local p = signed_params(ctx, pm.api, biz, order.notify_url,
+                          pm.local_kind == "page_url" and extra(order, "return_url") or nil)
+  if pm.local_kind == "app_order_string" then
+    return { credential = { type = "app_order_string", order_string = gw.form.encode(p) } }
+  end
+  local gateway = need(ctx.endpoint, "endpoint")
+  local sep = gateway:find("?", 1, true) and "&" or "?"
+  return { credential = { type = "page_url", url = gateway .. sep .. gw.form.encode(p) } }
 end
 
 -- query = alipay.trade.query
@@ -135,6 +236,112 @@ end
 -- close = alipay.trade.close (an unpaid trade can no longer be paid)
 function M.build.close(order, ctx)
   return request(ctx, "close", trade_ref(order))
+end
+
+-- cancel = alipay.trade.cancel (reverse a barcode pay: closes it if unpaid,
+-- refunds it if paid; https://opendocs.alipay.com/open/02ekfi)
+function M.build.cancel(order, ctx)
+  return request(ctx, "cancel", trade_ref(order))
+end
+
+local function refund_of(order)
+  local r = order.refund
+  if type(r) ~= "table" then
+    error("alipay: order.refund is required", 0)
+  end
+  return r
+end
+
+-- refund = alipay.trade.refund (https://opendocs.alipay.com/open/02ekfk);
+-- out_request_no = out_refund_no makes a retry idempotent
+function M.build.refund(order, ctx)
+  local r = refund_of(order)
+  cny(order.currency)
+  local biz = trade_ref(order)
+  biz.refund_amount = yuan(r.amount, "refund.amount")
+  biz.out_request_no = need(r.out_refund_no, "refund.out_refund_no")
+  if type(r.reason) == "string" and r.reason ~= "" then
+    biz.refund_reason = r.reason
+  end
+  return request(ctx, "refund", biz)
+end
+
+-- refund_query = alipay.trade.fastpay.refund.query
+-- (https://opendocs.alipay.com/open/02ekfl); query_options asks for
+-- refund_status and the refund time
+function M.build.refund_query(order, ctx)
+  local r = refund_of(order)
+  local biz = trade_ref(order)
+  biz.out_request_no = need(r.out_refund_no, "refund.out_refund_no")
+  biz.query_options = setmetatable({ "gmt_refund_pay" }, gw.json.array_mt)
+  return request(ctx, "refund_query", biz)
+end
+
+-- bill = alipay.data.dataservice.bill.downloadurl.query
+-- (https://opendocs.alipay.com/open/02e7gr): the short-lived URL of the
+-- day's trade statement; order.bill = {date = "yyyy-MM-dd"} (or bill_date)
+function M.build.bill(order, ctx)
+  local date = (type(order.bill) == "table" and order.bill.date) or order.bill_date
+  if type(date) ~= "string" or not date:match("^%d%d%d%d%-%d%d%-%d%d$") then
+    error("alipay: bill date must be yyyy-MM-dd", 0)
+  end
+  local bill_type = "trade"
+  if type(order.bill) == "table" and order.bill.type == "signcustomer" then
+    bill_type = "signcustomer"
+  end
+  return request(ctx, "bill", { bill_type = bill_type, bill_date = date })
+end
+
+local function payout_of(order)
+  local p = order.payout
+  if type(p) ~= "table" then
+    error("alipay: order.payout is required", 0)
+  end
+  return p
+end
+
+-- payout = alipay.fund.trans.uni.transfer to an Alipay account
+-- (https://opendocs.alipay.com/open/02byuo): TRANS_ACCOUNT_NO_PWD /
+-- DIRECT_TRANSFER, payee by login id (+ real name, checked by Alipay)
+function M.build.payout(order, ctx)
+  local p = payout_of(order)
+  cny(p.currency)
+  local payee = p.payee
+  if type(payee) ~= "table" then
+    error("alipay: payout.payee is required", 0)
+  end
+  local biz = {
+    out_biz_no = need(p.out_payout_no, "payout.out_payout_no"),
+    trans_amount = yuan(p.amount, "payout.amount"),
+    product_code = "TRANS_ACCOUNT_NO_PWD",
+    biz_scene = "DIRECT_TRANSFER",
+    order_title = (type(p.remark) == "string" and p.remark ~= "") and p.remark
+                  or p.out_payout_no,
+    payee_info = {
+      identity = need(payee.account_no, "payout.payee.account_no"),
+      identity_type = "ALIPAY_LOGON_ID",
+      name = (type(payee.account_name) == "string" and payee.account_name ~= "")
+             and payee.account_name or nil,
+    },
+    remark = (type(p.remark) == "string" and p.remark ~= "") and p.remark or nil,
+  }
+  return request(ctx, "payout", biz)
+end
+
+-- payout_query = alipay.fund.trans.common.query
+-- (https://opendocs.alipay.com/open/02byup): by out_biz_no (with its
+-- product_code and biz_scene), or by Alipay's order_id once known
+function M.build.payout_query(order, ctx)
+  local p = payout_of(order)
+  local biz = {
+    out_biz_no = need(p.out_payout_no, "payout.out_payout_no"),
+    product_code = "TRANS_ACCOUNT_NO_PWD",
+    biz_scene = "DIRECT_TRANSFER",
+  }
+  if type(p.channel_payout_no) == "string" and p.channel_payout_no ~= "" then
+    biz.order_id = p.channel_payout_no
+  end
+  return request(ctx, "payout_query", biz)
 end
 
 return M

@@ -223,6 +223,245 @@ note("unsigned notify", urllib.parse.urlencode(sorted(NOTIFY.items())),
      {"verified": False, "ack_status": 400})
 
 
+# ---- the ops beyond precreate/query/close (issue 4) -------------------------
+PAY, CAN, REF, RFQ = ("alipay.trade.pay", "alipay.trade.cancel", "alipay.trade.refund",
+                      "alipay.trade.fastpay.refund.query")
+BILL, TRF, TRQ = ("alipay.data.dataservice.bill.downloadurl.query",
+                  "alipay.fund.trans.uni.transfer", "alipay.fund.trans.common.query")
+TRADE_NO = "2024010122001400001234567890"
+BARCODE = dict(ORDER, method="alipay.barcode", extra={"auth_code": "28763443825664394"})
+REFUND = dict(ORDER, refund={"out_refund_no": "R20240101001", "amount": 400,
+                             "reason": "returned"})
+BILL_ORDER = {"bill": {"date": "2024-01-01", "type": "trade"}}
+PAYOUT = {"payout": {"out_payout_no": "P20240101001", "amount": 1000, "currency": "CNY",
+                     "payee": {"account_no": "payee@example.com", "account_name": "张三"},
+                     "remark": "conformance"}}
+
+
+def signed_params(method, biz, notify_url=None, return_url=None):
+    p = {"app_id": APP_ID, "method": method, "format": "JSON", "charset": "utf-8",
+         "sign_type": "RSA2", "timestamp": TIMESTAMP, "version": "1.0",
+         "biz_content": json.dumps(biz, ensure_ascii=False, sort_keys=True,
+                                   separators=(",", ":"))}
+    if notify_url:
+        p["notify_url"] = notify_url
+    if return_url:
+        p["return_url"] = return_url
+    p["sign"] = rsa2(app_key, sign_string(p, {"sign"}))
+    return p
+
+
+build("barcode pay request (alipay.trade.pay, scene bar_code)", "pay",
+      request_body(PAY, {"out_trade_no": "T20240101001", "total_amount": "10.00",
+                         "subject": "Order 1", "timeout_express": "15m",
+                         "scene": "bar_code", "auth_code": "28763443825664394",
+                         "product_code": "FACE_TO_FACE_PAYMENT"}, ORDER["notify_url"]),
+      order=BARCODE)
+pay_biz = {"out_trade_no": "T20240101001", "total_amount": "10.00", "subject": "Order 1",
+           "timeout_express": "15m"}
+for meth, api, pc in (("alipay.wap", "alipay.trade.wap.pay", "QUICK_WAP_WAY"),
+                      ("alipay.page", "alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY")):
+    o = dict(ORDER, method=meth, extra={"return_url": "https://shop.example.com/back"})
+    prm = signed_params(api, dict(pay_biz, product_code=pc), ORDER["notify_url"],
+                        "https://shop.example.com/back")
+    cases.append({"name": f"{meth}: a signed GET URL, nothing sent", "kind": "build",
+                  "op": "pay", "order": o,
+                  "expect": {"credential": {"type": "page_url",
+                                            "url": ENDPOINT + "?" + form(prm)},
+                             "body_contains": ["method=" + api]}})
+prm = signed_params("alipay.trade.app.pay", dict(pay_biz, product_code="QUICK_MSECURITY_PAY"),
+                    ORDER["notify_url"])
+cases.append({"name": "alipay.app: the signed order string for the app SDK", "kind": "build",
+              "op": "pay", "order": dict(ORDER, method="alipay.app"),
+              "expect": {"credential": {"type": "app_order_string",
+                                        "order_string": form(prm)}}})
+build("cancel request", "cancel", request_body(CAN, {"out_trade_no": "T20240101001"}))
+build("refund request (out_request_no = out_refund_no)", "refund",
+      request_body(REF, {"out_trade_no": "T20240101001", "refund_amount": "4.00",
+                         "out_request_no": "R20240101001", "refund_reason": "returned"}),
+      order=REFUND)
+build("refund query request", "refund_query",
+      request_body(RFQ, {"out_trade_no": "T20240101001", "out_request_no": "R20240101001",
+                         "query_options": ["gmt_refund_pay"]}), order=REFUND)
+build("bill download URL request", "bill",
+      request_body(BILL, {"bill_type": "trade", "bill_date": "2024-01-01"}), order=BILL_ORDER)
+build("payout request (uni.transfer to a login id)", "payout",
+      request_body(TRF, {"out_biz_no": "P20240101001", "trans_amount": "10.00",
+                         "product_code": "TRANS_ACCOUNT_NO_PWD",
+                         "biz_scene": "DIRECT_TRANSFER", "order_title": "conformance",
+                         "remark": "conformance",
+                         "payee_info": {"identity": "payee@example.com",
+                                        "identity_type": "ALIPAY_LOGON_ID",
+                                        "name": "张三"}}), order=PAYOUT)
+build("payout query request", "payout_query",
+      request_body(TRQ, {"out_biz_no": "P20240101001", "product_code": "TRANS_ACCOUNT_NO_PWD",
+                         "biz_scene": "DIRECT_TRANSFER"}), order=PAYOUT)
+
+
+def biz_err(sub, msg="Business Failed", code="40004"):
+    return raw({"code": code, "msg": msg, "sub_code": sub, "sub_msg": sub})
+
+
+paid = raw({"code": "10000", "msg": "Success", "out_trade_no": "T20240101001",
+            "trade_no": TRADE_NO, "total_amount": "10.00",
+            "gmt_payment": "2024-01-01 12:00:03", "buyer_logon_id": "159****5620"})
+parse("barcode paid (10000)", "pay", response(PAY, paid),
+      {"class": "SUCCESS", "code": "10000", "error": "",
+       "fields": {"channel_trade_no": TRADE_NO, "amount": 1000,
+                  "paid_at_ms": 1704081603000}}, order=BARCODE)
+parse("barcode 10003 waits for the buyer", "pay",
+      response(PAY, raw({"code": "10003", "msg": "order success pay inprocess",
+                         "out_trade_no": "T20240101001", "trade_no": TRADE_NO})),
+      {"class": "PROCESSING", "code": "10003", "error": ""}, order=BARCODE)
+parse("barcode 10000 with WAIT_BUYER_PAY is not paid", "pay",
+      response(PAY, raw({"code": "10000", "msg": "Success", "out_trade_no": "T20240101001",
+                         "trade_status": "WAIT_BUYER_PAY", "total_amount": "10.00"})),
+      {"class": "PROCESSING", "code": "10000:WAIT_BUYER_PAY"}, order=BARCODE)
+parse("barcode auth code invalid is final", "pay",
+      response(PAY, biz_err("ACQ.PAYMENT_AUTH_CODE_INVALID")),
+      {"class": "FAILED", "code": "40004:ACQ.PAYMENT_AUTH_CODE_INVALID"}, order=BARCODE)
+parse("barcode ACQ.PAYMENT_FAIL stays processing", "pay",
+      response(PAY, biz_err("ACQ.PAYMENT_FAIL")),
+      {"class": "PROCESSING", "code": "40004:ACQ.PAYMENT_FAIL"}, order=BARCODE)
+parse("barcode 20000 stays processing", "pay",
+      response(PAY, biz_err("isp.unknow-error", "Service Currently Unavailable", "20000")),
+      {"class": "PROCESSING", "code": "20000:isp.unknow-error"}, order=BARCODE)
+parse("barcode paid amount differs", "pay",
+      response(PAY, paid.replace('"10.00"', '"0.01"')),
+      {"class": "PROCESSING", "error": "amount"}, order=BARCODE)
+parse("barcode bad signature", "pay", response(PAY, paid, sign_with=app_key),
+      {"class": "PROCESSING", "error": "response signature invalid"}, order=BARCODE)
+
+cancel_ok = {"code": "10000", "msg": "Success", "out_trade_no": "T20240101001",
+             "trade_no": TRADE_NO, "retry_flag": "N", "action": "close"}
+parse("cancel closed the trade", "cancel", response(CAN, raw(cancel_ok)),
+      {"class": "SUCCESS", "code": "10000", "fields": {"action": "close"}})
+parse("cancel refunded the trade", "cancel",
+      response(CAN, raw(dict(cancel_ok, action="refund"))),
+      {"class": "SUCCESS", "code": "10000", "fields": {"action": "refund"}})
+parse("cancel retry_flag=Y: call again", "cancel",
+      response(CAN, raw({"code": "40004", "msg": "Business Failed",
+                         "sub_code": "ACQ.SYSTEM_ERROR", "sub_msg": "busy",
+                         "retry_flag": "Y"})),
+      {"class": "PROCESSING", "code": "40004:ACQ.SYSTEM_ERROR:retry",
+       "fields": {"recall": True}})
+parse("cancel too late is final", "cancel",
+      response(CAN, biz_err("ACQ.TRADE_CANCEL_TIME_OUT")),
+      {"class": "FAILED", "code": "40004:ACQ.TRADE_CANCEL_TIME_OUT"})
+parse("cancel not found", "cancel", response(CAN, biz_err("ACQ.TRADE_NOT_EXIST")),
+      {"class": "NOT_FOUND"})
+parse("cancel unknown code", "cancel", response(CAN, biz_err("ACQ.SOMETHING_NEW")),
+      {"class": "PROCESSING"})
+parse("cancel bad signature", "cancel", response(CAN, raw(cancel_ok), tamper="{}"),
+      {"class": "PROCESSING", "error": "response signature invalid"})
+
+refund_ok = {"code": "10000", "msg": "Success", "out_trade_no": "T20240101001",
+             "trade_no": TRADE_NO, "buyer_logon_id": "159****5620", "fund_change": "Y",
+             "refund_fee": "4.00"}
+parse("refund fund_change=Y", "refund", response(REF, raw(refund_ok)),
+      {"class": "SUCCESS", "code": "10000", "fields": {"refund_status": "SUCCESS"}},
+      order=REFUND)
+parse("refund fund_change=N: query it", "refund",
+      response(REF, raw(dict(refund_ok, fund_change="N"))),
+      {"class": "PROCESSING", "code": "10000:fund_change_N"}, order=REFUND)
+parse("refund on an unrefundable trade is final", "refund",
+      response(REF, biz_err("ACQ.TRADE_STATUS_ERROR")),
+      {"class": "FAILED", "code": "40004:ACQ.TRADE_STATUS_ERROR"}, order=REFUND)
+parse("refund trade not exist is not a money failure", "refund",
+      response(REF, biz_err("ACQ.TRADE_NOT_EXIST")), {"class": "NOT_FOUND"}, order=REFUND)
+parse("refund unknown code", "refund", response(REF, biz_err("ACQ.SOMETHING_NEW")),
+      {"class": "PROCESSING"}, order=REFUND)
+parse("refund bad signature", "refund", response(REF, raw(refund_ok), sign_with=app_key),
+      {"class": "PROCESSING", "error": "response signature invalid"}, order=REFUND)
+
+rq_ok = {"code": "10000", "msg": "Success", "out_trade_no": "T20240101001",
+         "trade_no": TRADE_NO, "out_request_no": "R20240101001", "total_amount": "10.00",
+         "refund_amount": "4.00", "refund_status": "REFUND_SUCCESS",
+         "gmt_refund_pay": "2024-01-01 12:10:00"}
+parse("refund query REFUND_SUCCESS", "refund_query", response(RFQ, raw(rq_ok)),
+      {"class": "SUCCESS", "code": "REFUND_SUCCESS",
+       "fields": {"amount": 400, "refunded_at_ms": 1704082200000}}, order=REFUND)
+parse("refund query without refund_status", "refund_query",
+      response(RFQ, raw({k: v for k, v in rq_ok.items() if k != "refund_status"})),
+      {"class": "PROCESSING", "code": "10000"}, order=REFUND)
+parse("refund query: nothing came back", "refund_query",
+      response(RFQ, raw({"code": "10000", "msg": "Success", "out_trade_no": "T20240101001",
+                         "trade_no": TRADE_NO})),
+      {"class": "NOT_FOUND", "code": "REFUND_NOT_EXIST"}, order=REFUND)
+parse("refund query amount differs", "refund_query",
+      response(RFQ, raw(dict(rq_ok, refund_amount="4.01"))),
+      {"class": "PROCESSING", "error": "amount"}, order=REFUND)
+parse("refund query unknown code", "refund_query", response(RFQ, biz_err("ACQ.NEW")),
+      {"class": "PROCESSING"}, order=REFUND)
+parse("refund query bad signature", "refund_query", response(RFQ, raw(rq_ok), tamper="{}"),
+      {"class": "PROCESSING", "error": "response signature invalid"}, order=REFUND)
+
+bill_url = "https://dwbillcenter.alipay.com/downloadBillFile.resource?bizType=trade&fileType=csv.zip&bizDates=20240101"
+parse("bill URL", "bill",
+      response(BILL, raw({"code": "10000", "msg": "Success", "bill_download_url": bill_url})),
+      {"class": "SUCCESS", "code": "10000", "fields": {"download_url": bill_url}},
+      order=BILL_ORDER)
+parse("bill not there", "bill", response(BILL, biz_err("isp.bill_not_exist")),
+      {"class": "NOT_FOUND"}, order=BILL_ORDER)
+parse("bill unknown code", "bill", response(BILL, biz_err("isp.something")),
+      {"class": "PROCESSING"}, order=BILL_ORDER)
+parse("bill bad signature", "bill", response(BILL, raw({"code": "10000", "msg": "Success",
+                                                       "bill_download_url": bill_url}),
+                                             sign_with=app_key),
+      {"class": "PROCESSING", "error": "response signature invalid"}, order=BILL_ORDER)
+
+trf = {"code": "10000", "msg": "Success", "out_biz_no": "P20240101001",
+       "order_id": "20240101110070000006210012345678",
+       "pay_fund_order_id": "20240101110070001506210012345678", "status": "SUCCESS",
+       "trans_date": "2024-01-01 12:00:10"}
+parse("payout SUCCESS", "payout", response(TRF, raw(trf)),
+      {"class": "SUCCESS", "code": "SUCCESS",
+       "fields": {"channel_payout_no": "20240101110070000006210012345678"}}, order=PAYOUT)
+parse("payout DEALING", "payout", response(TRF, raw(dict(trf, status="DEALING"))),
+      {"class": "PROCESSING", "code": "DEALING"}, order=PAYOUT)
+parse("payout FAIL on the transfer answer stays processing (query it)", "payout",
+      response(TRF, raw(dict(trf, status="FAIL"))),
+      {"class": "PROCESSING", "code": "FAIL"}, order=PAYOUT)
+parse("payout payee does not exist is final", "payout",
+      response(TRF, biz_err("PAYEE_NOT_EXIST")),
+      {"class": "FAILED", "code": "40004:PAYEE_NOT_EXIST"}, order=PAYOUT)
+parse("payout balance not enough stays processing", "payout",
+      response(TRF, biz_err("PAYER_BALANCE_NOT_ENOUGH")),
+      {"class": "PROCESSING"}, order=PAYOUT)
+parse("payout unknown code", "payout", response(TRF, biz_err("SOMETHING_NEW")),
+      {"class": "PROCESSING"}, order=PAYOUT)
+parse("payout bad signature", "payout", response(TRF, raw(trf), sign_with=app_key),
+      {"class": "PROCESSING", "error": "response signature invalid"}, order=PAYOUT)
+trq = dict(trf, trans_amount="10.00")
+parse("payout query SUCCESS", "payout_query", response(TRQ, raw(trq)),
+      {"class": "SUCCESS", "code": "SUCCESS", "fields": {"amount": 1000}}, order=PAYOUT)
+parse("payout query FAIL is final", "payout_query",
+      response(TRQ, raw(dict(trq, status="FAIL", fail_reason="PAYEE_CARD_INFO_ERROR"))),
+      {"class": "FAILED", "code": "FAIL"}, order=PAYOUT)
+parse("payout query REFUND (paid then returned) is not failure", "payout_query",
+      response(TRQ, raw(dict(trq, status="REFUND"))), {"class": "PROCESSING"}, order=PAYOUT)
+parse("payout query amount differs", "payout_query",
+      response(TRQ, raw(dict(trq, trans_amount="9.99"))),
+      {"class": "PROCESSING", "error": "amount"}, order=PAYOUT)
+parse("payout query not found", "payout_query", response(TRQ, biz_err("ORDER_NOT_EXIST")),
+      {"class": "NOT_FOUND"}, order=PAYOUT)
+parse("payout query bad signature", "payout_query", response(TRQ, raw(trq), tamper="{}"),
+      {"class": "PROCESSING", "error": "response signature invalid"}, order=PAYOUT)
+
+REFUND_NOTIFY = dict(NOTIFY, refund_fee="4.00", gmt_refund="2024-01-01 12:10:00.123",
+                     out_biz_no="R20240101001", notify_time="2024-01-01 12:10:01")
+note("refund notify (refund_fee, out_biz_no)", notify(REFUND_NOTIFY),
+     {"verified": True, "class": "SUCCESS", "code": "REFUND_SUCCESS",
+      "out_trade_no": "T20240101001",
+      "fields": {"kind": "refund", "out_refund_no": "R20240101001", "refund_amount": 400}})
+note("full refund notify (TRADE_CLOSED) is a refund, not a closed pay",
+     notify(dict(REFUND_NOTIFY, trade_status="TRADE_CLOSED", refund_fee="10.00")),
+     {"verified": True, "class": "SUCCESS", "code": "REFUND_SUCCESS",
+      "fields": {"kind": "refund", "refund_amount": 1000}})
+note("forged refund notify", notify(REFUND_NOTIFY, tamper={"refund_fee": "10.00"}),
+     {"verified": False, "class": "PROCESSING", "ack_status": 400})
+
+
 def lua(v, ind=""):
     if isinstance(v, bool):
         return "true" if v else "false"

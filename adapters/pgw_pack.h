@@ -145,4 +145,12 @@ void pgw_pack_set_token(struct pgw_pack *, const json_t *token);
 int pgw_packs_check(struct pgw_packs *, const char *channel, json_t *config,
                     char *err, size_t errlen);
 
+/* Parse a channel statement (reconciliation file text, raw bytes as
+ * downloaded and unpacked) with the pack's S.statement(text, ctx), sandboxed
+ * like a parser.  0 with *out = its result as JSON ({rows = [...], totals =
+ * {...}, error?}, new reference); -1 + err when the pack has no statement
+ * function, the script raised, or it returned only an error. */
+int pgw_pack_statement(struct pgw_pack *, const char *text, size_t len, json_t **out,
+                       char *err, size_t errlen);
+
 #endif /* PGW_PACK_H */

@@ -575,3 +575,80 @@ pgw_pack_set_token(struct pgw_pack *p, const json_t *token)
     lua_setfield(L, -2, "token");       /* ctx is a plain table: no metamethods */
     lua_pop(L, 1);
 }
+
+
+/* ---- statements: S.statement(text, ctx) -------------------------------- */
+
+struct pgw_stmt_call {
+    struct pgw_pack *p;
+    const char *text;
+    size_t len;
+    json_t *result;
+    char err[256];
+};
+
+static int
+pgw_stmt_tramp(lua_State *L)
+{
+    struct pgw_stmt_call *c = lua_touserdata(L, 1);
+
+    lua_settop(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->p->s_ref);
+    lua_getfield(L, -1, "statement");
+    if (!lua_isfunction(L, -1)) {
+        return luaL_error(L, "pack has no statement function");
+    }
+    lua_pushlstring(L, c->text, c->len);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->p->ctx_ref);
+    lua_call(L, 2, 1);
+    if (!lua_istable(L, -1)) {
+        return luaL_error(L, "statement must return a table, got %s",
+                          luaL_typename(L, -1));
+    }
+    c->result = pgw_lua_to_json(L, lua_gettop(L), c->err, sizeof(c->err));
+    if (c->result == NULL) {
+        return luaL_error(L, "result: %s", c->err);
+    }
+    return 0;
+}
+
+int
+pgw_pack_statement(struct pgw_pack *p, const char *text, size_t len, json_t **out,
+                   char *err, size_t errlen)
+{
+    struct pgw_stmt_call c;
+    lua_State *L;
+    const json_t *e;
+
+    *out = NULL;
+    if (p == NULL || text == NULL) {
+        snprintf(err, errlen, "no pack or no text");
+        return -1;
+    }
+    L = p->sbx->L;
+    memset(&c, 0, sizeof(c));
+    c.p = p;
+    c.text = text;
+    c.len = len;
+    if (!lua_checkstack(L, 4)) {
+        snprintf(err, errlen, "Lua stack exhausted");
+        return -1;
+    }
+    lua_pushcfunction(L, pgw_stmt_tramp);
+    lua_pushlightuserdata(L, &c);
+    if (pgw_sbx_call(p->sbx, 1, 0, err, errlen) != 0) {
+        json_decref(c.result);
+        lua_settop(L, 0);
+        return -1;
+    }
+    lua_settop(L, 0);
+    e = json_object_get(c.result, "error");
+    if (json_is_string(e) && json_string_length(e) > 0
+        && json_object_get(c.result, "rows") == NULL) {
+        snprintf(err, errlen, "%s", json_string_value(e));
+        json_decref(c.result);
+        return -1;
+    }
+    *out = c.result;
+    return 0;
+}

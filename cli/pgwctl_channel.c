@@ -328,6 +328,7 @@ static void pgwctl__channel_usage(FILE *fp)
         "                [--timeout-ms N]\n"
         "       paygwctl channel notify NAME --conf FILE --body-file F\n"
         "                [--content-type CT] [--header 'Name: value']... [--query Q]\n"
+        "       paygwctl channel statement NAME --conf FILE --file STATEMENT\n"
         "(docs/pack-operations.md)\n");
 }
 
@@ -459,6 +460,27 @@ static int pgwctl__cmd_notify(struct pgwctl_ch *c, const char *body_file, const 
     return PGWCTL_EXIT_OK;
 }
 
+/* statement: S.statement over a downloaded (unpacked) statement file */
+static int pgwctl__cmd_statement(struct pgwctl_ch *c, const char *file)
+{
+    size_t len = 0;
+    char *text = pgwctl__read_file(file, &len);
+    json_t *res = NULL;
+    char err[512];
+
+    if (text == NULL) {
+        return PGWCTL_EXIT_FAIL;
+    }
+    if (pgw_pack_statement(c->pack, text, len, &res, err, sizeof(err)) != 0) {
+        fprintf(stderr, "paygwctl: statement: %s\n", err);
+        free(text);
+        return PGWCTL_EXIT_FAIL;
+    }
+    pgwctl__print(res);
+    free(text);
+    return PGWCTL_EXIT_OK;
+}
+
 /* "Name: value" -> headers[lower(name)] = value */
 static int pgwctl__add_header(json_t *headers, const char *line)
 {
@@ -491,11 +513,12 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
         {"content-type", required_argument, NULL, 'C'},
         {"header", required_argument, NULL, 'H'},
         {"query", required_argument, NULL, 'q'},
+        {"file", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *conf = getenv("PAYGW_CONF"), *input = NULL, *body_file = NULL;
-    const char *ctype = NULL, *query = NULL, *sub, *name, *op = NULL;
+    const char *ctype = NULL, *query = NULL, *sub, *name, *op = NULL, *file = NULL;
     json_t *headers = json_object(), *order = NULL;
     struct pgwctl_ch c;
     long timeout_ms = 0;
@@ -504,7 +527,7 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
     (void) o;
     optind = 0;     /* 0: GNU getopt re-initialises and permutes, so options may
                        come before or after the words */
-    while ((ch = getopt_long(argc, argv, "c:i:rm:b:C:H:q:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:i:rm:b:C:H:q:f:h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': conf = optarg; break;
         case 'i': input = optarg; break;
@@ -519,6 +542,7 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
             }
             break;
         case 'q': query = optarg; break;
+        case 'f': file = optarg; break;
         case 'h': pgwctl__channel_usage(stdout); rc = PGWCTL_EXIT_OK; goto done;
         default: pgwctl__channel_usage(stderr); goto done;
         }
@@ -547,8 +571,13 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
         fprintf(stderr, "paygwctl: channel notify needs --body-file\n");
         goto done;
     }
+    if (strcmp(sub, "statement") == 0 && file == NULL) {
+        fprintf(stderr, "paygwctl: channel statement needs --file\n");
+        goto done;
+    }
     if (strcmp(sub, "test") != 0 && strcmp(sub, "render") != 0
-        && strcmp(sub, "exchange") != 0 && strcmp(sub, "notify") != 0) {
+        && strcmp(sub, "exchange") != 0 && strcmp(sub, "notify") != 0
+        && strcmp(sub, "statement") != 0) {
         fprintf(stderr, "paygwctl: unknown channel command '%s'\n", sub);
         goto done;
     }
@@ -575,6 +604,8 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
         pgw_msg_clear(&m);
     } else if (strcmp(sub, "exchange") == 0) {
         rc = pgwctl__cmd_exchange(&c, op, order, timeout_ms);
+    } else if (strcmp(sub, "statement") == 0) {
+        rc = pgwctl__cmd_statement(&c, file);
     } else {
         rc = pgwctl__cmd_notify(&c, body_file, ctype, headers, query);
     }

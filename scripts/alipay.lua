@@ -677,9 +677,14 @@ function S.statement(text, ctx)
         if kind == "refund" and col.out_refund_no and (f[col.out_refund_no] or "") ~= "" then
           row.out_refund_no = f[col.out_refund_no]
         end
+        -- 服务费: negative = charged to us, positive = returned with a refund
         if col.fee and (f[col.fee] or "") ~= "" then
+          local neg = f[col.fee]:sub(1, 1) == "-"
           local fok, fee = pcall(gw.amount.from_decimal, (f[col.fee]:gsub("^%-", "")), 2)
-          if fok then totals.fee_amount = totals.fee_amount + fee end
+          if not fok then
+            return { error = "line " .. lineno .. ": bad 服务费" }
+          end
+          totals.fee_amount = totals.fee_amount + (neg and -fee or fee)
         end
         rows[#rows + 1] = row
         totals[kind .. "_count"] = totals[kind .. "_count"] + 1

@@ -293,7 +293,8 @@ test_load_real_pack(void **state)
     }
     m = pgw_pack_manifest(p);
     ops = json_dumps(json_object_get(m, "operations"), JSON_COMPACT);
-    assert_string_equal(ops, "[\"close\",\"pay\",\"query\",\"notify\"]");
+    assert_string_equal(ops, "[\"bill\",\"cancel\",\"close\",\"pay\",\"payout\","
+                        "\"payout_query\",\"query\",\"refund\",\"refund_query\",\"notify\"]");
     free(ops);
     assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
                             m, "methods"), "alipay.qr"), "kind")), "prepay");
@@ -399,8 +400,8 @@ test_build_refusals(void **state)
     json_object_set_new(o, "currency", json_string("CNY"));
     json_object_set_new(o, "amount", json_integer(0));
     assert_int_equal(pgw_pack_build(p, "pay", o, &msg, err, sizeof(err)), -1);
-    assert_int_equal(pgw_pack_build(p, "refund", o, &msg, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "no operation 'refund'"));
+    assert_int_equal(pgw_pack_build(p, "capture", o, &msg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "no operation 'capture'"));
     assert_int_equal(pgw_pack_build(p, "notify", o, &msg, err, sizeof(err)), -1);
     json_object_set_new(o, "amount", json_integer(1000));
     assert_int_equal(pgw_pack_build(p, "query", o, &msg, err, sizeof(err)), 0);
@@ -522,7 +523,7 @@ test_parse_answers_into_classes(void **state)
                  "\"alipay_trade_query_response\":{\"code\":\"10000\"},\"sign\":\"x\"}",
                  PGW_CLASS_PROCESSING, NULL, "not a JSON object");
     parse_expect(p, "close", 200, "", PGW_CLASS_PROCESSING, NULL, "not a JSON object");
-    parse_expect(p, "refund", 200, "{}", PGW_CLASS_PROCESSING, "", "no parser");
+    parse_expect(p, "capture", 200, "{}", PGW_CLASS_PROCESSING, "", "no parser");
     json_decref(o);
     pgw_packs_free(ps);
 }

@@ -129,6 +129,9 @@ class Stack {
       timeoutMs: 1500,
       connectTimeoutMs: 500,
       extraConf: [],
+      // channels: ['alipay', 'stripe', …] also configures those channels (keys on both
+      // sides, paygwd.conf lines, sim options) from lib/channels.js; default: alipay only
+      channels: null,
       nginx: true,          // false: paygwd + simulator only (tests that talk to core.sock)
       ...opts,
     };
@@ -175,6 +178,10 @@ class Stack {
     }
     this.logs = path.join(this.dir, 'logs');
     this.makeKeys();
+    if (this.opts.channels) {
+      this.channelKit = require('./channels');
+      this.channelKit.writeChannelKeys(this.opts.channels, { simKeysRoot: path.join(this.dir, 'sim'), keystore: path.join(this.dir, 'keys') });
+    }
 
     this.ports = { nginx: await freePort(), admin: await freePort() };
     this.coreSock = path.join(this.dir, 'run', 'core.sock');
@@ -234,6 +241,7 @@ class Stack {
     this.simProc = new Proc('sim', process.execPath, [
       path.join(this.root, 'tests', 'sim', 'server.js'), '--port', '0', '--keys', path.join(this.dir, 'sim'),
       '--app-id', ALIPAY_APP_ID,
+      ...(this.channelKit ? this.channelKit.simArgs(this.opts.channels, { publicUrl: `http://127.0.0.1:${this.ports.nginx}` }) : []),
     ], { cwd: this.dir, logFile: path.join(this.logs, 'sim.log') });
     const m = await waitFor('the simulator ready line', async () => {
       if (this.simProc.exited) throw fatal(`sim exited ${JSON.stringify(this.simProc.exitInfo)}:\n${tail(path.join(this.logs, 'sim.log'), 20)}`);
@@ -274,6 +282,16 @@ class Stack {
       `channel alipay  param app_id          ${ALIPAY_APP_ID}`,
       'channel alipay  param app_private_key alipay_app_private',
       'channel alipay  param channel_public_key alipay_public',
+      ...(this.channelKit ? this.channelKit.confLines(o.channels, {
+        simBase: this.simBase,
+        publicUrl: `http://127.0.0.1:${this.ports.nginx}`,
+        conf: {
+          first_query_delay_ms: o.firstQueryDelayMs,
+          query_backoff_ms: o.queryBackoffMs,
+          connect_timeout_ms: o.connectTimeoutMs,
+          timeout_ms: o.timeoutMs,
+        },
+      }) : []),
       ...o.extraConf,
     ];
     fs.writeFileSync(this.confFile, `${lines.join('\n')}\n`);

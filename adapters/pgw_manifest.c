@@ -162,8 +162,39 @@ pgw_manifest_validate(const json_t *m, const char *tfile, const char *sfile, cha
         const json_t *mn = json_object_get(meth, "min_amount");
         const json_t *mx = json_object_get(meth, "max_amount");
 
-        if (!json_is_string(json_object_get(meth, "kind"))) {
-            PGW_MF_FAIL(tfile, "manifest.methods[\"%s\"].kind: must be a string", k);
+        const char *kind = json_string_value(json_object_get(meth, "kind"));
+        const json_t *mp = json_object_get(meth, "micropay");
+
+        if (kind == NULL || (strcmp(kind, "prepay") != 0 && strcmp(kind, "direct") != 0
+                             && strcmp(kind, "micropay") != 0)) {
+            PGW_MF_FAIL(tfile, "manifest.methods[\"%s\"].kind: must be \"prepay\", "
+                        "\"direct\" or \"micropay\"", k);
+        }
+        if (strcmp(kind, "micropay") == 0) {
+            /* the host's query-then-reverse policy: every key optional */
+            static const char *const ms[] = { "poll_ms", "give_up_after_ms",
+                                              "reverse_not_before_ms",
+                                              "reverse_retry_ms", "reverse_max" };
+            const json_t *rop;
+
+            if (!json_is_object(mp)) {
+                mp = json_object_get(m, "micropay");
+            }
+            if (mp != NULL && !json_is_object(mp)) {
+                PGW_MF_FAIL(tfile, "manifest.micropay: must be a table");
+            }
+            for (i = 0; mp != NULL && i < sizeof(ms) / sizeof(ms[0]); i++) {
+                const json_t *x = json_object_get(mp, ms[i]);
+                if (x != NULL && !pgw_mf_posint(x, 1)) {
+                    PGW_MF_FAIL(tfile, "manifest.micropay.%s: must be a non-negative "
+                                "integer", ms[i]);
+                }
+            }
+            rop = json_object_get(mp, "reverse_op");
+            if (rop != NULL && !json_is_string(rop)) {
+                PGW_MF_FAIL(tfile, "manifest.micropay.reverse_op: must be an operation "
+                            "name");
+            }
         }
         if (!json_is_array(cur) || json_array_size(cur) == 0) {
             PGW_MF_FAIL(tfile, "manifest.methods[\"%s\"].currencies: must be a non-empty "

@@ -57,6 +57,8 @@ struct pgw_waiter {
     struct evhttp_request *req;
     struct evhttp_connection *conn;
     int64_t order_id;
+    int sync;           /* a sync:true payment: waits for a final status and
+                           answers with the payment, not the voucher */
     struct event *timer;
     struct pgw_waiter *prev, *next;
 };
@@ -127,12 +129,17 @@ pgw__waiter_answer(struct pgw_waiter *w)
     struct pgw_order o;
     int64_t order_id = w->order_id;
 
+    int sync = w->sync;
+
     pgw__waiter_remove(d, w);
     if (pgw_order_load_by_id(d, order_id, &o) != PGW_OK) {
         pgw_http_error(req, 500, "INTERNAL", "order vanished");
         return;
     }
-    pgw_http_json(req, 200, pgw__voucher_json(&o));
+    /* a sync payment answers with whatever is known at its deadline:
+     * PROCESSING stays PROCESSING, the scheduler goes on settling it */
+    pgw_http_json(req, 200, sync ? pgw_order_api_json(d, &o)
+                                 : pgw__voucher_json(&o));
     pgw_order_clear(&o);
 }
 
@@ -164,7 +171,7 @@ void
 pgw_waiters_wake(struct pgw_daemon *d, int64_t order_id)
 {
     struct pgw_order o;
-    int settled;
+    int settled, final;
 
     if (d->waiters->head == NULL) {
         return;
@@ -173,16 +180,53 @@ pgw_waiters_wake(struct pgw_daemon *d, int64_t order_id)
         return;
     }
     settled = pgw__voucher_settled(&o);
+    final = pgw_status_is_final(o.status);
     pgw_order_clear(&o);
     if (!settled) {
         return;
     }
     for (struct pgw_waiter *w = d->waiters->head, *next; w; w = next) {
         next = w->next;
-        if (w->order_id == order_id) {
+        if (w->order_id == order_id && (final || !w->sync)) {
             pgw__waiter_answer(w);
         }
     }
+}
+
+
+/* Parks req until the order's voucher settles (sync: until its payment is
+ * final) or wait_ms passes; the answer is written then. -1 when out of
+ * memory (nothing parked). */
+static int
+pgw__wait_on(struct pgw_daemon *d, struct evhttp_request *req,
+             int64_t order_id, long wait_ms, int sync)
+{
+    struct pgw_waiter *w = calloc(1, sizeof(*w));
+    struct timeval tv;
+
+    if (w == NULL) {
+        return -1;
+    }
+    w->d = d;
+    w->req = req;
+    w->conn = evhttp_request_get_connection(req);
+    w->order_id = order_id;
+    w->sync = sync;
+    w->timer = evtimer_new(d->base, pgw__waiter_timeout, w);
+    if (w->timer == NULL) {
+        free(w);
+        return -1;
+    }
+    tv.tv_sec = wait_ms / 1000;
+    tv.tv_usec = (wait_ms % 1000) * 1000;
+    evtimer_add(w->timer, &tv);
+    evhttp_connection_set_closecb(w->conn, pgw__waiter_closed, d);
+    w->next = d->waiters->head;
+    if (w->next) {
+        w->next->prev = w;
+    }
+    d->waiters->head = w;
+    return 0;
 }
 
 
@@ -341,6 +385,8 @@ struct pgw__accept {
     char out_trade_no[65];
     char voucher_id[48];
     char hash[65];
+    int sync;           /* sync:true: answer with the outcome (or PROCESSING
+                           at sync_timeout_ms), not at once with ACCEPTED */
 };
 
 
@@ -377,10 +423,14 @@ pgw__accept_done(void *arg, int rc, int failed_stmt)
     (void) failed_stmt;
     if (rc == PGW_OK) {
         a->d->metrics.payments_accepted++;
-        pgw_http_json(a->req, 202,
-                      json_pack("{s:s, s:s, s:s}", "voucher_id", a->voucher_id,
-                                "out_trade_no", a->out_trade_no, "status",
-                                "ACCEPTED"));
+        if (!a->sync
+            || pgw__wait_on(a->d, a->req, a->order_id,
+                            (long) a->d->conf->sync_timeout_ms, 1) != 0) {
+            pgw_http_json(a->req, 202,
+                          json_pack("{s:s, s:s, s:s}", "voucher_id",
+                                    a->voucher_id, "out_trade_no",
+                                    a->out_trade_no, "status", "ACCEPTED"));
+        }
         /* stored and answered: now the channel call */
         pgw_dispatch_pay(a->d, a->order_id);
     } else if (rc == PGW_CONFLICT) {
@@ -478,6 +528,7 @@ pgw__post_payment(struct pgw_daemon *d, struct evhttp_request *req,
     a->req = req;
     snprintf(a->app_id, sizeof(a->app_id), "%s", app_id);
     snprintf(a->out_trade_no, sizeof(a->out_trade_no), "%s", no);
+    a->sync = json_is_true(json_object_get(pay, "sync"));
     pgw__sha256_hex(canon, strlen(canon), a->hash);
 
     /* idempotency: an existing order answers for itself */
@@ -632,8 +683,6 @@ pgw__get_voucher(struct pgw_daemon *d, struct evhttp_request *req,
     struct pgw_order o;
     char wait[16] = "0";
     long wait_ms;
-    struct pgw_waiter *w;
-    struct timeval tv;
     int rc = pgw_order_load_by_voucher(d, voucher_id, &o);
 
     if (rc == PGW_OK && strcmp(o.app_id, app_id) != 0) {
@@ -664,26 +713,9 @@ pgw__get_voucher(struct pgw_daemon *d, struct evhttp_request *req,
         pgw_order_clear(&o);
         return;
     }
-    w = calloc(1, sizeof(*w));
-    if (w == NULL) {
+    if (pgw__wait_on(d, req, o.id, wait_ms, 0) != 0) {
         pgw_http_json(req, 200, pgw__voucher_json(&o));
-        pgw_order_clear(&o);
-        return;
     }
-    w->d = d;
-    w->req = req;
-    w->conn = evhttp_request_get_connection(req);
-    w->order_id = o.id;
-    w->timer = evtimer_new(d->base, pgw__waiter_timeout, w);
-    tv.tv_sec = wait_ms / 1000;
-    tv.tv_usec = (wait_ms % 1000) * 1000;
-    evtimer_add(w->timer, &tv);
-    evhttp_connection_set_closecb(w->conn, pgw__waiter_closed, d);
-    w->next = d->waiters->head;
-    if (w->next) {
-        w->next->prev = w;
-    }
-    d->waiters->head = w;
     pgw_order_clear(&o);
 }
 

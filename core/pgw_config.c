@@ -163,6 +163,36 @@ pgw__channel_directive(struct pgw_config *conf, char **tok, int ntok)
         }
         return "enabled must be on or off";
     }
+    if (strcmp(tok[2], "micropay") == 0) {
+        /* overrides one key of the pack's micropay policy, e.g. for tests:
+         * channel wechatpay_v2 micropay give_up_after_ms 2000 */
+        static const char *const keys[] = { "poll_ms", "give_up_after_ms",
+                                            "reverse_not_before_ms",
+                                            "reverse_retry_ms", "reverse_max" };
+        int64_t v;
+        size_t i;
+
+        if (ntok < 5) {
+            return "usage: channel <name> micropay <key> <value>";
+        }
+        for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+            if (strcmp(tok[3], keys[i]) == 0) {
+                break;
+            }
+        }
+        if (i == sizeof(keys) / sizeof(keys[0])) {
+            return "micropay key must be poll_ms, give_up_after_ms,"
+                   " reverse_not_before_ms, reverse_retry_ms or reverse_max";
+        }
+        if (pgw__int(tok[4], &v) != PGW_OK) {
+            return "micropay value must be a non-negative integer";
+        }
+        if (c->micropay == NULL && (c->micropay = json_object()) == NULL) {
+            return "out of memory";
+        }
+        json_object_set_new(c->micropay, tok[3], json_integer(v));
+        return NULL;
+    }
     if (strcmp(tok[2], "param") == 0) {
         if (ntok < 5) {
             return "usage: channel <name> param <key> <value>";
@@ -222,6 +252,7 @@ pgw__directive(struct pgw_config *conf, char **tok, int ntok, char *msg,
         { "not_found_alert_s", offsetof(struct pgw_config, not_found_alert_s) },
         { "expiry_grace_s", offsetof(struct pgw_config, expiry_grace_s) },
         { "scan_interval_ms", offsetof(struct pgw_config, scan_interval_ms) },
+        { "sync_timeout_ms", offsetof(struct pgw_config, sync_timeout_ms) },
         { "group_commit_max", offsetof(struct pgw_config, group_commit_max) },
     };
 
@@ -279,6 +310,7 @@ pgw__defaults(struct pgw_config *conf)
     conf->not_found_alert_s = 1800;
     conf->expiry_grace_s = 300;
     conf->scan_interval_ms = 100;
+    conf->sync_timeout_ms = 40000;
     conf->group_commit_max = 512;
 }
 
@@ -357,6 +389,7 @@ pgw_config_free(struct pgw_config *conf)
     for (c = conf->channels; c; c = next) {
         next = c->next;
         json_decref(c->params);
+        json_decref(c->micropay);
         free(c);
     }
     EVP_PKEY_free(conf->sign_key_pkey);

@@ -24,6 +24,8 @@ struct pgw_channel_conf {
     int64_t timeout_ms;                 /* -1: take the pack's */
     int enabled;
     json_t *params;                     /* owned: ctx.config for the pack */
+    json_t *micropay;                   /* owned, may be NULL: overrides of
+                                           the pack's micropay policy */
     struct pgw_channel_conf *next;
 };
 
@@ -45,6 +47,7 @@ struct pgw_config {
     int n_notify_backoff;
     int64_t not_found_alert_s;
     int64_t expiry_grace_s;
+    int64_t sync_timeout_ms;            /* sync:true payments wait at most this */
     int64_t scan_interval_ms;
     int64_t group_commit_max;
     struct pgw_channel_conf *channels;  /* owned list */

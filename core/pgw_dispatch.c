@@ -212,6 +212,19 @@ pgw__final_of(enum pgw_class cls)
 }
 
 
+/* a micropay policy setting: paygwd.conf's `channel X micropay key v` wins */
+static int64_t
+pgw__mp_int(struct pgw_daemon *d, const char *channel, const json_t *policy,
+            const char *key, int64_t def)
+{
+    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
+    const json_t *v = c != NULL ? json_object_get(c->micropay, key) : NULL;
+
+    return v != NULL ? (int64_t) json_integer_value(v)
+                     : pgw_manifest_int(policy, key, def);
+}
+
+
 /* ---- pay ------------------------------------------------------------------- */
 
 static void
@@ -303,6 +316,13 @@ pgw__pay_intent_done(void *arg, int rc, int failed_stmt)
         pgw_log(rc == PGW_CONFLICT ? PGW_LOG_INFO : PGW_LOG_ERROR,
                 "pay.not_started", "order %lld: intent not committed (rc %d)",
                 (long long) op->order_id, rc);
+        pgw_op_free(op);
+        return;
+    }
+    if (op->msg.credential != NULL) {
+        /* a local credential was committed with the intent: nothing to send,
+         * the buyer's client opens it and the query scheduler follows up */
+        pgw_waiters_wake(op->d, op->order_id);
         pgw_op_free(op);
         return;
     }
@@ -517,20 +537,40 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
                     " AND state <> 'NOT_SENT')",
                     "ii", o.id, o.id);
     }
+    const json_t *mp = pgw_micropay_policy(man, o.method);
+    int64_t first = mp != NULL
+                    ? pgw__mp_int(d, op->channel, mp, "poll_ms", 5000)
+                    : pgw_channel_first_query_delay(d, op->channel, man);
     pgw_txn_add(txn, 1,
                 "UPDATE orders SET channel = ?, pack_version = ?,"
                 " next_query_at = ?, updated_at = ?"
                 " WHERE id = ? AND status = 'PROCESSING'",
                 "ssiii", op->channel, pgw_pack_version(op->pack),
-                now + pgw_channel_first_query_delay(d, op->channel, man), now, o.id);
+                now + first, now, o.id);
+    /* a local credential is never sent: the attempt is LOCAL at once (it
+     * still counts as possibly used, so the order is never rerouted) */
     pgw_txn_add(txn, 1,
                 "INSERT INTO attempts (id, order_id, op, channel, pack_version,"
-                " state, started_at) VALUES (?, ?, 'pay', ?, ?, 'SENDING', ?)",
-                "iissi", op->attempt_id, o.id, op->channel,
-                pgw_pack_version(op->pack), now);
-    pgw_order_txn_message(d, txn, o.id, op->attempt_id, op->channel, "request",
+                " state, started_at, finished_at) VALUES (?, ?, 'pay', ?, ?, ?,"
+                " ?, CASE WHEN ? = 'LOCAL' THEN ? END)",
+                "iisssisi", op->attempt_id, o.id, op->channel,
+                pgw_pack_version(op->pack),
+                op->msg.credential ? "LOCAL" : "SENDING", now,
+                op->msg.credential ? "LOCAL" : "SENDING", now);
+    pgw_order_txn_message(d, txn, o.id, op->attempt_id, op->channel,
+                          op->msg.credential ? "credential" : "request",
                           "pay", 0, op->msg.masked ? op->msg.masked : "",
-                          op->msg.url);
+                          op->msg.credential ? "built locally, not sent"
+                                             : op->msg.url);
+    if (op->msg.credential != NULL) {
+        char *cred_text = json_dumps(op->msg.credential, JSON_COMPACT);
+
+        pgw_txn_add(txn, 1,
+                    "UPDATE orders SET voucher_status = 'READY', credential = ?"
+                    " WHERE id = ? AND voucher_status = 'PENDING'",
+                    "si", cred_text, o.id);
+        free(cred_text);
+    }
     pgw_store_submit(d->store, txn, pgw__pay_intent_done, op);
     pgw_order_clear(&o);
 }
@@ -590,8 +630,9 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
     char reason[256];
     snprintf(reason, sizeof(reason), "%s answer %s", op->op, out.code);
 
-    if (strcmp(op->op, "close") == 0) {
-        /* a close only proves CLOSED when the channel confirms it */
+    if (strcmp(op->op, "query") != 0) {
+        /* a close, cancel or reverse only proves CLOSED when the channel
+         * confirms it; anything else leaves the order to the queries */
         final = out.cls == PGW_CLASS_SUCCESS ? PGW_ST_CLOSED : PGW_ST_NONE;
     } else if (out.cls == PGW_CLASS_NOT_FOUND
                && pgw_order_load_by_id(d, op->order_id, &o) == PGW_OK) {
@@ -627,8 +668,12 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
 }
 
 
+/* Runs opname on a PROCESSING order's channel. next_at > 0 moves the order's
+ * next query time in the same commit as the attempt, so a slow answer is not
+ * followed by a second op (count: also counts it as a query). */
 static void
-pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname)
+pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname,
+                int64_t next_at, int count)
 {
     struct pgw_order o;
     struct pgw_op *op;
@@ -648,22 +693,17 @@ pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname)
         pgw_order_clear(&o);
         return;
     }
-    const json_t *man = pgw_pack_manifest(op->pack);
-
     txn = pgw_txn_new();
     if (txn == NULL) {
         pgw_op_free(op);
         pgw_order_clear(&o);
         return;
     }
-    if (strcmp(opname, "query") == 0) {
-        /* the next query time moves now, so a slow answer is not re-queried */
+    if (next_at > 0) {
         pgw_txn_add(txn, -1,
-                    "UPDATE orders SET query_count = query_count + 1,"
+                    "UPDATE orders SET query_count = query_count + ?,"
                     " next_query_at = ? WHERE id = ? AND status = 'PROCESSING'",
-                    "ii", now + pgw_channel_query_backoff(d, o.channel, man,
-                                                   o.query_count),
-                    o.id);
+                    "iii", (int64_t) (count != 0), next_at, o.id);
     }
     if (pgw_op_build(op, &o, err, sizeof(err)) != PGW_OK) {
         pgw_log(PGW_LOG_ERROR, "pack.build_failed", "%s %s: %s", o.channel,
@@ -691,15 +731,143 @@ pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname)
 }
 
 
+/* ---- micropay: query while the buyer confirms, then reverse -------------- */
+
+static int64_t
+pgw__count(struct pgw_daemon *d, const char *sql, int64_t order_id,
+           const char *arg)
+{
+    sqlite3_stmt *st = pgw_store_query(d->store, sql, "is", order_id, arg);
+    int64_t n = 0;
+
+    if (st && sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+    }
+    if (st) {
+        sqlite3_reset(st);
+    }
+    return n;
+}
+
+
+static const char *
+pgw__reverse_op(const json_t *policy)
+{
+    const char *op = json_string_value(json_object_get(policy, "reverse_op"));
+
+    return op != NULL ? op : "cancel";
+}
+
+
+/* The step due for a micropay order: a query every poll_ms until
+ * give_up_after_ms after the pay was sent, then the channel's reverse (never
+ * before reverse_not_before_ms), repeated every reverse_retry_ms while its
+ * answer is not final, at most reverse_max times; then an alert, and plain
+ * queries on the channel's backoff. A reverse that is not confirmed changes
+ * nothing: the order stays PROCESSING. */
+static void
+pgw__micropay_step(struct pgw_daemon *d, const struct pgw_order *o,
+                   const json_t *man, const json_t *policy)
+{
+    int64_t now = pgw_now_ms();
+    int64_t sent = pgw__count(d, "SELECT MIN(started_at) FROM attempts"
+                                 " WHERE order_id = ? AND op = ?",
+                              o->id, "pay");
+    int64_t give_up = pgw__mp_int(d, o->channel, policy, "give_up_after_ms", 30000);
+    int64_t not_before = pgw__mp_int(d, o->channel, policy, "reverse_not_before_ms", 0);
+    int64_t max = pgw__mp_int(d, o->channel, policy, "reverse_max", 5);
+    const char *reverse = pgw__reverse_op(policy);
+    int64_t reversed;
+
+    if (give_up < not_before) {
+        give_up = not_before;
+    }
+    if (sent == 0 || now < sent + give_up) {
+        pgw__channel_op(d, o->id, "query",
+                        now + pgw__mp_int(d, o->channel, policy, "poll_ms", 5000),
+                        1);
+        return;
+    }
+    reversed = pgw__count(d, "SELECT COUNT(*) FROM attempts WHERE order_id = ?"
+                             " AND op = ?", o->id, reverse);
+    if (reversed < max) {
+        pgw_log(PGW_LOG_INFO, "micropay.reverse",
+                "order %lld: not paid %lld ms after the pay, %s #%lld",
+                (long long) o->id, (long long) (now - sent), reverse,
+                (long long) reversed + 1);
+        pgw__channel_op(d, o->id, reverse,
+                        now + pgw__mp_int(d, o->channel, policy,
+                                          "reverse_retry_ms", 5000),
+                        0);
+        return;
+    }
+    if (pgw__count(d, "SELECT COUNT(*) FROM discrepancies WHERE order_id = ?"
+                      " AND kind = ?", o->id, "reverse_unconfirmed") == 0) {
+        struct pgw_txn *txn = pgw_txn_new();
+        char detail[256];
+
+        snprintf(detail, sizeof(detail), "%lld %s calls left the micropay"
+                 " unconfirmed; querying on the channel's backoff",
+                 (long long) reversed, reverse);
+        if (txn != NULL) {
+            pgw_order_txn_discrepancy(d, txn, o->id, "reverse_unconfirmed",
+                                      pgw_status_name(o->status), NULL,
+                                      reverse, detail);
+            pgw_store_submit(d->store, txn, pgw__commit_logged, "micropay");
+        }
+        pgw_log(PGW_LOG_WARN, "micropay.reverse_unconfirmed", "order %lld: %s",
+                (long long) o->id, detail);
+    }
+    pgw__channel_op(d, o->id, "query",
+                    now + pgw_channel_query_backoff(d, o->channel, man,
+                                                    o->query_count), 1);
+}
+
+
 void
 pgw_dispatch_query(struct pgw_daemon *d, int64_t order_id)
 {
-    pgw__channel_op(d, order_id, "query");
+    struct pgw_order o;
+    const struct pgw_pack *pack;
+    const json_t *man, *policy;
+
+    if (pgw_order_load_by_id(d, order_id, &o) != PGW_OK) {
+        return;
+    }
+    pack = o.channel[0] ? pgw_packs_get(d->packs, o.channel) : NULL;
+    man = pack ? pgw_pack_manifest(pack) : NULL;
+    policy = man ? pgw_micropay_policy(man, o.method) : NULL;
+    if (o.status != PGW_ST_PROCESSING || man == NULL) {
+        /* pgw__channel_op says nothing for these either */
+    } else if (policy != NULL) {
+        pgw__micropay_step(d, &o, man, policy);
+    } else {
+        pgw__channel_op(d, order_id, "query",
+                        pgw_now_ms() + pgw_channel_query_backoff(d, o.channel, man,
+                                                                 o.query_count),
+                        1);
+    }
+    pgw_order_clear(&o);
 }
 
 
 void
 pgw_dispatch_close(struct pgw_daemon *d, int64_t order_id)
 {
-    pgw__channel_op(d, order_id, "close");
+    struct pgw_order o;
+    const struct pgw_pack *pack;
+    const json_t *policy = NULL;
+
+    if (pgw_order_load_by_id(d, order_id, &o) != PGW_OK) {
+        return;
+    }
+    pack = o.channel[0] ? pgw_packs_get(d->packs, o.channel) : NULL;
+    if (pack != NULL) {
+        policy = pgw_micropay_policy(pgw_pack_manifest(pack), o.method);
+    }
+    /* a micropay is not closed but reversed (WeChat: closeorder refuses a
+     * micropay; Alipay: cancel also refunds one the buyer just paid) */
+    pgw__channel_op(d, order_id, policy ? pgw__reverse_op(policy) : "close", 0,
+                    0);
+    pgw_order_clear(&o);
 }

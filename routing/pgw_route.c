@@ -50,6 +50,32 @@ pgw_manifest_is_prepay(const json_t *manifest, const char *method)
 }
 
 
+const json_t *
+pgw_micropay_policy(const json_t *manifest, const char *method)
+{
+    static json_t *defaults;
+    const json_t *m = pgw_manifest_method(manifest, method);
+    const char *kind = json_string_value(json_object_get(m, "kind"));
+    const json_t *policy;
+
+    if (kind == NULL || strcmp(kind, "micropay") != 0) {
+        return NULL;
+    }
+    policy = json_object_get(m, "micropay");
+    if (!json_is_object(policy)) {
+        policy = json_object_get(manifest, "micropay");
+    }
+    if (json_is_object(policy)) {
+        return policy;
+    }
+    /* a micropay method without a policy still gets query-then-reverse */
+    if (defaults == NULL) {
+        defaults = json_object();
+    }
+    return defaults;
+}
+
+
 int64_t
 pgw_manifest_int(const json_t *manifest, const char *key, int64_t def)
 {

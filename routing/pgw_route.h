@@ -34,6 +34,12 @@ int pgw_route_pick(struct pgw_daemon *d, const struct pgw_route_query *q,
 const json_t *pgw_manifest_method(const json_t *manifest, const char *method);
 /* 1 if the manifest marks the method as a prepay method (credential first) */
 int pgw_manifest_is_prepay(const json_t *manifest, const char *method);
+/* borrowed: the query-then-reverse policy of a "micropay" method (the buyer
+ * confirms on a device while we wait): {poll_ms, give_up_after_ms,
+ * reverse_not_before_ms, reverse_op, reverse_retry_ms, reverse_max}, from the
+ * method's entry or the manifest's `micropay`, each key optional; NULL for
+ * any other kind of method */
+const json_t *pgw_micropay_policy(const json_t *manifest, const char *method);
 /* integer manifest setting, e.g. first_query_delay_ms; def if absent */
 int64_t pgw_manifest_int(const json_t *manifest, const char *key, int64_t def);
 

@@ -55,7 +55,7 @@ M.manifest = {
     ["wechat.jsapi"] = { kind = "prepay", currencies = { "CNY" },
                          min_amount = 1, max_amount = MAX_FEN },
     -- payment code: the answer is the payment itself (or USERPAYING)
-    ["wechat.micropay"] = { kind = "direct", currencies = { "CNY" },
+    ["wechat.micropay"] = { kind = "micropay", currencies = { "CNY" },
                             min_amount = 1, max_amount = MAX_FEN },
   },
   currencies = { "CNY" },
@@ -71,7 +71,8 @@ M.manifest = {
   query_backoff_ms = { 5000, 10000, 10000, 30000, 60000, 120000, 300000, 600000 },
   -- micropay orchestration hints for the host (doc: poll ~30 s, reverse not
   -- earlier than 15 s after the pay call, repeat while recall=Y)
-  micropay = { poll_ms = 10000, give_up_after_ms = 30000, reverse_not_before_ms = 15000 },
+  micropay = { poll_ms = 10000, give_up_after_ms = 30000, reverse_not_before_ms = 15000,
+               reverse_op = "cancel", reverse_retry_ms = 10000, reverse_max = 5 },
   max_concurrency = 100,
   qps = 100,
   mask = { "sign", "auth_code", "openid", "sub_openid", "req_info", "paySign", "code_url" },

@@ -308,7 +308,7 @@ test('scripted business answers: fail / processing / not_found / unknown / trade
     const res = await script({ out_trade_no: d, query: b2 });
     assert.equal(res.status, 400, `behaviour ${JSON.stringify(b2)} must be refused`);
   }
-  assert.equal((await script({ out_trade_no: d, refund: 'success' })).status, 400);
+  assert.equal((await script({ out_trade_no: d, capture: 'success' })).status, 400);
   assert.equal((await script({ query: 'success' })).status, 400);
 });
 
@@ -581,6 +581,119 @@ test('keys: bare base64 PKCS#1 / PKCS#8 / SPKI are accepted like channels hand t
   for (const s of [pk1, pk8]) assert.ok(crypto.verify('sha256', msg, crypto.createPublicKey(loadPrivateKey(s)), sig));
   assert.ok(crypto.verify('sha256', msg, loadPublicKey(spki), sig));
   assert.throws(() => loadPrivateKey('bm90IGEga2V5'));
+});
+
+// ---- the ops beyond precreate (issue 4): alipay-sdk exec as the client, validateSign on ----
+const exec = (method, bizContent, params = {}) => sdkClient().exec(method, { ...params, bizContent }, { validateSign: true });
+const newNo = (p) => `${p}${Date.now()}${crypto.randomInt(1e6)}`;
+
+test('barcode pay (alipay.trade.pay): paid at once; 10003 then /_sim/pay then query; auth code refused; scene checked', async () => {
+  const biz = (otn) => ({ outTradeNo: otn, scene: 'bar_code', authCode: '28763443825664394', totalAmount: '10.00', subject: '条码' });
+  const a = newNo('B');
+  const r = await exec('alipay.trade.pay', biz(a));
+  assert.equal(r.code, '10000');
+  assert.equal(r.totalAmount, '10.00');
+  assert.ok(r.gmtPayment);
+  const b = newNo('B');
+  await script({ out_trade_no: b, pay: 'processing' });
+  assert.equal((await exec('alipay.trade.pay', biz(b))).code, '10003');
+  assert.equal((await query(sdkClient(), b)).tradeStatus, 'WAIT_BUYER_PAY');
+  assert.equal((await ctl('POST', '/_sim/pay', { out_trade_no: b })).status, 200);
+  assert.equal((await query(sdkClient(), b)).tradeStatus, 'TRADE_SUCCESS');
+  const c = newNo('B');
+  await script({ out_trade_no: c, pay: 'fail' });
+  assert.equal((await exec('alipay.trade.pay', biz(c))).subCode, 'ACQ.PAYMENT_AUTH_CODE_INVALID');
+  const d = newNo('B');
+  assert.equal((await exec('alipay.trade.pay', { ...biz(d), scene: 'wave' })).subCode, 'ACQ.INVALID_PARAMETER');
+});
+
+test('cancel: action refund on a paid trade; processing = retry_flag Y; fail = ACQ.TRADE_CANCEL_TIME_OUT', async () => {
+  const a = newNo('C');
+  await exec('alipay.trade.pay', { outTradeNo: a, scene: 'bar_code', authCode: '28763443825664394', totalAmount: '1.00', subject: 's' });
+  await script({ out_trade_no: a, cancel: ['processing', 'success'] });
+  const again = await exec('alipay.trade.cancel', { outTradeNo: a });
+  assert.equal(again.retryFlag, 'Y');
+  const ok = await exec('alipay.trade.cancel', { outTradeNo: a });
+  assert.equal(ok.code, '10000');
+  assert.equal(ok.action, 'refund');
+  await script({ out_trade_no: a, cancel: 'fail' });
+  assert.equal((await exec('alipay.trade.cancel', { outTradeNo: a })).subCode, 'ACQ.TRADE_CANCEL_TIME_OUT');
+});
+
+test('refund: fund_change Y; processing = fund_change N, then refund query REFUND_SUCCESS; not-exist refund query is empty', async () => {
+  const a = newNo('F');
+  await exec('alipay.trade.pay', { outTradeNo: a, scene: 'bar_code', authCode: '28763443825664394', totalAmount: '10.00', subject: 's' });
+  const r1 = newNo('R');
+  const ok = await exec('alipay.trade.refund', { outTradeNo: a, refundAmount: '4.00', outRequestNo: r1 });
+  assert.equal(ok.fundChange, 'Y');
+  const r2 = newNo('R');
+  await script({ out_trade_no: r2, refund: 'processing', refund_query: ['processing', 'success'] });
+  assert.equal((await exec('alipay.trade.refund', { outTradeNo: a, refundAmount: '6.00', outRequestNo: r2 })).fundChange, 'N');
+  const q1 = await exec('alipay.trade.fastpay.refund.query', { outTradeNo: a, outRequestNo: r2 });
+  assert.equal(q1.refundStatus, undefined);
+  assert.equal(q1.refundAmount, '6.00');
+  assert.equal((await exec('alipay.trade.fastpay.refund.query', { outTradeNo: a, outRequestNo: r2 })).refundStatus, 'REFUND_SUCCESS');
+  assert.equal((await query(sdkClient(), a)).tradeStatus, 'TRADE_CLOSED', 'a full refund closes the trade');
+  const none = await exec('alipay.trade.fastpay.refund.query', { outTradeNo: a, outRequestNo: newNo('R') });
+  assert.equal(none.code, '10000');
+  assert.equal(none.outRequestNo, undefined);
+  assert.equal((await exec('alipay.trade.refund', { outTradeNo: newNo('X'), refundAmount: '1.00', outRequestNo: newNo('R') })).subCode, 'ACQ.TRADE_NOT_EXIST');
+});
+
+test('bill: the download URL serves the GBK statement with our trades and refunds; bad token 403; not_found', async () => {
+  const a = newNo('S');
+  await exec('alipay.trade.pay', { outTradeNo: a, scene: 'bar_code', authCode: '28763443825664394', totalAmount: '2.50', subject: 'stmt' });
+  const rn = newNo('R');
+  await exec('alipay.trade.refund', { outTradeNo: a, refundAmount: '1.00', outRequestNo: rn });
+  const r = await exec('alipay.data.dataservice.bill.downloadurl.query', { billType: 'trade', billDate: '2024-01-01' });
+  assert.equal(r.code, '10000');
+  const res = await fetch(r.billDownloadUrl);
+  assert.equal(res.status, 200);
+  const text = new TextDecoder('gbk', { fatal: true }).decode(Buffer.from(await res.arrayBuffer()));
+  assert.match(text, /^#支付宝业务明细查询/);
+  assert.match(text, new RegExp(`${a}\\t,交易,stmt,.*,2\\.50,2\\.50,`));
+  assert.match(text, new RegExp(`${a}\\t,退款,.*,-1\\.00,-1\\.00,.*,${rn},`));
+  assert.equal((await fetch(r.billDownloadUrl.replace(/token=\w+/, 'token=nope'))).status, 403);
+  await script({ out_trade_no: 'bill-20240102', bill: 'not_found' });
+  assert.equal((await exec('alipay.data.dataservice.bill.downloadurl.query', { billType: 'trade', billDate: '2024-01-02' })).subCode, 'isp.bill_not_exist');
+});
+
+test('fund transfer: SUCCESS; DEALING then /_sim/pay then common.query SUCCESS; PAYEE_NOT_EXIST; query ORDER_NOT_EXIST', async () => {
+  const t = (no, amount = '1.00') => ({ outBizNo: no, transAmount: amount, productCode: 'TRANS_ACCOUNT_NO_PWD', bizScene: 'DIRECT_TRANSFER',
+    orderTitle: 'payout', payeeInfo: { identity: 'payee@example.com', identityType: 'ALIPAY_LOGON_ID', name: '张三' } });
+  const q = (no) => exec('alipay.fund.trans.common.query', { outBizNo: no, productCode: 'TRANS_ACCOUNT_NO_PWD', bizScene: 'DIRECT_TRANSFER' });
+  const a = newNo('P');
+  assert.equal((await exec('alipay.fund.trans.uni.transfer', t(a))).status, 'SUCCESS');
+  const b = newNo('P');
+  await script({ out_trade_no: b, payout: 'processing' });
+  assert.equal((await exec('alipay.fund.trans.uni.transfer', t(b))).status, 'DEALING');
+  assert.equal((await q(b)).status, 'DEALING');
+  await ctl('POST', '/_sim/pay', { out_trade_no: b });
+  const done = await q(b);
+  assert.equal(done.status, 'SUCCESS');
+  assert.equal(done.transAmount, '1.00');
+  const c = newNo('P');
+  await script({ out_trade_no: c, payout: 'fail' });
+  assert.equal((await exec('alipay.fund.trans.uni.transfer', t(c))).subCode, 'PAYEE_NOT_EXIST');
+  assert.equal((await q(newNo('P'))).subCode, 'ORDER_NOT_EXIST');
+  assert.equal((await exec('alipay.fund.trans.uni.transfer', { ...t(newNo('P')), bizScene: 'X' })).subCode, 'ACQ.INVALID_PARAMETER');
+});
+
+test('refund notify: refund_fee / gmt_refund / out_biz_no, verified by checkNotifySignV2', async () => {
+  const a = newNo('N');
+  await precreate(sdkClient(), a);
+  await ctl('POST', '/_sim/pay', { out_trade_no: a });
+  const rn = newNo('R');
+  await exec('alipay.trade.refund', { outTradeNo: a, refundAmount: '3.00', outRequestNo: rn });
+  const before = rx.received.length;
+  const r = await ctl('POST', '/_sim/notify', { out_trade_no: a, kind: 'valid', event: 'refund', out_refund_no: rn, notify_url: receiverUrl });
+  assert.equal(r.status, 200, r.text);
+  const got = rx.received[before];
+  const params = Object.fromEntries(new URLSearchParams(got.raw.toString('utf8')));
+  assert.equal(params.out_biz_no, rn);
+  assert.equal(params.refund_fee, '3.00');
+  assert.equal(params.trade_status, 'TRADE_SUCCESS');
+  assert.ok(sdkClient().checkNotifySignV2(params));
 });
 
 test('no sim-internal errors happened', async () => {

@@ -1,7 +1,11 @@
 'use strict';
 // Alipay OpenAPI v2 channel plugin: POST /alipay/gateway.do (and /gateway.do for the e2e
-// stack), methods alipay.trade.precreate / query / close / cancel, async notifies
-// (trade_status_sync). Requests are verified and answers self-checked with alipay-sdk
+// stack), methods alipay.trade.precreate / pay (barcode) / query / close / cancel / refund /
+// fastpay.refund.query, alipay.data.dataservice.bill.downloadurl.query (+ GET
+// /alipay/bill/<yyyy-MM-dd>.csv?token=… serving the GBK statement), alipay.fund.trans.uni.transfer
+// / common.query, async notifies (trade_status_sync, refunds with refund_fee/out_biz_no).
+// Script keys: out_trade_no for trade ops, out_request_no for refund / refund_query,
+// out_biz_no for payout / payout_query, bill-<yyyyMMdd> for bill, billfile-<yyyy-MM-dd>. Requests are verified and answers self-checked with alipay-sdk
 // (see alipay/sign.js). Keys, at the keys ROOT (not <keys>/alipay/, for compatibility):
 // alipay_private.pem (the sim signs with it), app_public.pem (the merchant's, verified).
 // Options: app_id — when set, other app ids are refused (isv.invalid-app-id).
@@ -13,15 +17,26 @@ const { ControlError } = require('../core/control_error');
 const { AlipaySide } = require('./alipay/sign');
 const { businessAnswer } = require('./alipay/answers');
 const { notifyFields } = require('./alipay/notify_fields');
-const { beijingTime, newTradeNo } = require('./alipay/clock');
+const { beijingTime, newTradeNo, digits } = require('./alipay/clock');
+const more = require('./alipay/answers_more');
+const { statementCsv } = require('./alipay/statement');
 
 const OPS = {
   precreate: 'alipay.trade.precreate',
   query: 'alipay.trade.query',
   close: 'alipay.trade.close',
   cancel: 'alipay.trade.cancel',
+  pay: 'alipay.trade.pay',
+  refund: 'alipay.trade.refund',
+  refund_query: 'alipay.trade.fastpay.refund.query',
+  bill: 'alipay.data.dataservice.bill.downloadurl.query',
+  payout: 'alipay.fund.trans.uni.transfer',
+  payout_query: 'alipay.fund.trans.common.query',
+  bill_file: 'alipay.bill.download',
 };
-const METHOD_TO_OP = Object.fromEntries(Object.entries(OPS).map(([op, m]) => [m, op]));
+const TRADE_OPS = new Set(['precreate', 'query', 'close', 'cancel', 'pay', 'refund', 'refund_query']);
+const METHOD_TO_OP = Object.fromEntries(Object.entries(OPS).filter(([op]) => op !== 'bill_file').map(([op, m]) => [m, op]));
+const BILL_FILE_RE = /^\/bill\/(\d{4}-\d{2}-\d{2})\.csv$/;
 const TRADE_STATUSES = new Set(['WAIT_BUYER_PAY', 'TRADE_SUCCESS', 'TRADE_FINISHED', 'TRADE_CLOSED']);
 const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 const AMOUNT_RE = /^\d{1,10}(\.\d{1,2})?$/;
@@ -56,6 +71,43 @@ function readParams(req, problems) {
   return params;
 }
 
+function keyOf(op, biz) {
+  if (!biz) return '';
+  const s = (v) => (typeof v === 'string' ? v : '');
+  if (op === 'refund' || op === 'refund_query') return s(biz.out_request_no);
+  if (op === 'payout' || op === 'payout_query') return s(biz.out_biz_no);
+  if (op === 'bill') return typeof biz.bill_date === 'string' ? `bill-${biz.bill_date.replace(/-/g, '')}` : '';
+  return s(biz.out_trade_no);
+}
+
+// The business parameters each API requires (as its doc lists them); a string = what is wrong.
+function bizProblems(op, biz) {
+  const amount = (v) => AMOUNT_RE.test(v === undefined ? '' : String(v));
+  switch (op) {
+    case 'pay':
+      if (biz.scene !== 'bar_code') return `scene ${JSON.stringify(biz.scene)}, expected bar_code`;
+      if (!/^\d{16,24}$/.test(String(biz.auth_code || ''))) return 'auth_code';
+      if (!amount(biz.total_amount) || !biz.subject) return 'total_amount / subject';
+      return null;
+    case 'refund':
+      return amount(biz.refund_amount) ? null : 'refund_amount';
+    case 'bill':
+      if (!['trade', 'signcustomer'].includes(biz.bill_type)) return 'bill_type';
+      return /^\d{4}-\d{2}(-\d{2})?$/.test(String(biz.bill_date || '')) ? null : 'bill_date';
+    case 'payout': {
+      const pi = biz.payee_info || {};
+      if (biz.product_code !== 'TRANS_ACCOUNT_NO_PWD' || biz.biz_scene !== 'DIRECT_TRANSFER') return 'product_code / biz_scene';
+      if (!amount(biz.trans_amount) || !biz.order_title) return 'trans_amount / order_title';
+      if (!pi.identity || !['ALIPAY_USER_ID', 'ALIPAY_LOGON_ID'].includes(pi.identity_type)) return 'payee_info';
+      return null;
+    }
+    case 'payout_query':
+      return biz.order_id || (biz.product_code && biz.biz_scene) ? null : 'product_code / biz_scene with out_biz_no';
+    default:
+      return null;
+  }
+}
+
 function setup({ keysRoot, options, orders }) {
   const strictAppId = options.app_id || null;
   const side = new AlipaySide({
@@ -64,6 +116,7 @@ function setup({ keysRoot, options, orders }) {
     appId: strictAppId || DEFAULT_APP_ID,
   });
 
+  const billToken = crypto.randomBytes(12).toString('hex');
   const signed = (p, value, forged = false) => ({ body: side.signResponse(p.responseKey, value, { forged }) });
   const unsigned = (value) => ({ body: `{"error_response":${JSON.stringify(value)}}` });
   const reject = (reason, reply, badSign = false) => ({ reason, reply, badSign });
@@ -85,8 +138,77 @@ function setup({ keysRoot, options, orders }) {
     };
   }
 
+  // refund / payout records live in `orders` too (keyed by out_request_no / out_biz_no, with
+  // `kind`), so scripts, counts, /_sim/pay (settles them) and /_sim/orders see them.
+  function settleRefund(r, t) {
+    if (r.state === 'REFUND_SUCCESS') return;
+    r.state = 'REFUND_SUCCESS';
+    r.refunded_at = t;
+    r.gmt_refund = beijingTime(t);
+    const trade = orders.get(r.out_trade_no);
+    if (trade) {
+      const total = Math.round(Number(trade.refunded_total || '0') * 100) + Math.round(Number(r.refund_amount) * 100);
+      trade.refunded_total = (total / 100).toFixed(2);
+      trade.refunded = true;
+      if (total >= Math.round(Number(trade.total_amount) * 100)) closeTradeForRefund(trade, t);
+    }
+    r.refunded_total = trade ? trade.refunded_total : r.refund_amount;
+  }
+
+  function closeTradeForRefund(trade, t) {
+    trade.state = 'TRADE_CLOSED';
+    trade.closed_at = t;
+  }
+
+  const NO_EFFECT = new Set(['fail', 'not_found', 'unknown']);
+
+  function receiveMore(req, p, beh) {
+    if (NO_EFFECT.has(beh.kind)) return;
+    const t = orders.get(p.otn);
+    if (p.op === 'pay') {
+      let trade = t;
+      if (!trade) {
+        trade = newTrade(p.otn, { total_amount: String(p.biz.total_amount), subject: String(p.biz.subject),
+          notify_url: p.params.notify_url, app_id: p.params.app_id, qr_code: '' }, req.t);
+        orders.set(p.otn, trade);
+      }
+      if (beh.kind !== 'processing' && trade.state === 'WAIT_BUYER_PAY') {
+        trade.state = 'TRADE_SUCCESS';
+        trade.paid_at = req.t;
+      }
+    } else if (p.op === 'refund') {
+      if (!t || (t.state !== 'TRADE_SUCCESS' && t.state !== 'TRADE_FINISHED') || orders.has(p.key)) return;
+      const r = { kind: 'refund', out_request_no: p.key, out_trade_no: p.otn, refund_amount: String(p.biz.refund_amount),
+        state: 'REFUND_PENDING', created_at: req.t, notify_url: t.notify_url };
+      orders.set(p.key, r);
+      if (beh.kind !== 'processing') settleRefund(r, req.t);
+    } else if (p.op === 'refund_query') {
+      const r = orders.get(p.key);
+      if (r && r.kind === 'refund' && beh.kind === 'success') settleRefund(r, req.t);
+    } else if (p.op === 'payout' && !orders.has(p.key)) {
+      orders.set(p.key, { kind: 'payout', out_biz_no: p.key, order_id: `${beijingTime(req.t).replace(/\D/g, '').slice(0, 8)}1100700000${digits(14)}`,
+        pay_fund_order_id: `${beijingTime(req.t).replace(/\D/g, '').slice(0, 8)}1100701506${digits(14)}`,
+        trans_amount: String(p.biz.trans_amount), state: beh.kind === 'processing' ? 'DEALING' : 'SUCCESS',
+        trans_date: beijingTime(req.t), payee: p.biz.payee_info, notify_url: '' });
+    }
+  }
+
+  function billFile(kind, date) {
+    if (kind === 'not_found' || kind === 'fail') return { status: 404, headers: { 'content-type': 'text/html' }, body: '<html>404 Not Found</html>' };
+    const all = [...orders.values()];
+    const trades = all.filter((o) => !o.kind);
+    const refunds = all.filter((o) => o.kind === 'refund' && o.state === 'REFUND_SUCCESS')
+      .map((r) => ({ ...r, trade: orders.get(r.out_trade_no) })).filter((r) => r.trade);
+    return { status: 200, headers: { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${date.replace(/-/g, '')}_业务明细.csv"`.replace(/[^\x20-\x7e]/g, '') },
+      body: statementCsv(date, trades, refunds) };
+  }
+
   return {
     parse(req) {
+      const bf = BILL_FILE_RE.exec(req.path);
+      if (bf) {
+        return { op: 'bill_file', key: `billfile-${bf[1]}`, billDate: bf[1], problems: [], params: {}, biz: null };
+      }
       const problems = [];
       const params = readParams(req, problems);
       let biz = null;
@@ -98,10 +220,12 @@ function setup({ keysRoot, options, orders }) {
         }
       }
       const method = params.method || '';
+      const op = METHOD_TO_OP[method] || null;
       return {
-        op: METHOD_TO_OP[method] || null,
+        op,
         label: method,
-        key: biz && typeof biz.out_trade_no === 'string' ? biz.out_trade_no : '',
+        key: keyOf(op, biz),
+        otn: biz && typeof biz.out_trade_no === 'string' ? biz.out_trade_no : '',
         fields: { params, biz_content: biz },
         problems,
         params,
@@ -111,12 +235,19 @@ function setup({ keysRoot, options, orders }) {
     },
 
     verify(req, p) {
+      if (p.op === 'bill_file') {
+        const ok = req.url.searchParams.get('token') === billToken;
+        return { ok, signString: '', reason: ok ? '' : 'bad download token' };
+      }
       return side.verifyRequest(p.params);
     },
 
     // Gateway-level checks, in the order Alipay applies them.
     check(req, p, v) {
       const { params, biz } = p;
+      if (p.op === 'bill_file') {
+        return v.ok ? null : reject('bad-download-token', { status: 403, headers: { 'content-type': 'text/html' }, body: '<html>403 Forbidden</html>' });
+      }
       if (!params.method) return reject('missing-method', unsigned(err('40001', MISSING, 'isv.missing-method', '缺少方法名参数')));
       if (!p.op) return reject('invalid-method', unsigned(err('40002', INVALID, 'isv.invalid-method', '不存在的方法名')));
       if (!params.app_id) return reject('missing-app-id', unsigned(err('40001', MISSING, 'isv.missing-app-id', '缺少AppID参数')));
@@ -139,8 +270,13 @@ function setup({ keysRoot, options, orders }) {
       if (params.charset && !/^utf-?8$/i.test(params.charset)) p.problems.push(`charset ${params.charset} (sim decodes UTF-8 only)`);
       if (params.version && params.version !== '1.0') p.problems.push(`version ${params.version}, expected 1.0`);
       if (params.format && params.format.toUpperCase() !== 'JSON') p.problems.push(`format ${params.format}, expected JSON`);
-      if (!biz || !p.key) {
-        return reject('missing-out-trade-no', signed(p, err('40004', 'Business Failed', 'ACQ.INVALID_PARAMETER', '参数无效: out_trade_no')));
+      if (!biz || !p.key || (TRADE_OPS.has(p.op) && !p.otn)) {
+        return reject('missing-out-trade-no', signed(p, err('40004', 'Business Failed', 'ACQ.INVALID_PARAMETER', '参数无效: out_trade_no / out_request_no / out_biz_no / bill_date')));
+      }
+      const bad = bizProblems(p.op, biz);
+      if (bad) {
+        p.problems.push(bad);
+        return reject('invalid-parameter', signed(p, err('40004', 'Business Failed', 'ACQ.INVALID_PARAMETER', `参数无效: ${bad}`)));
       }
       if (p.op === 'precreate') {
         const amt = biz.total_amount === undefined ? '' : String(biz.total_amount);
@@ -155,7 +291,8 @@ function setup({ keysRoot, options, orders }) {
 
     // A precreate that reached Alipay creates the trade, whatever happens to its answer.
     receive(req, p, beh) {
-      if (p.op !== 'precreate' || beh.kind === 'fail' || beh.kind === 'not_found' || orders.has(p.key)) return;
+      if (p.op !== 'precreate') { receiveMore(req, p, beh); return; }
+      if (beh.kind === 'fail' || beh.kind === 'not_found' || orders.has(p.key)) return;
       orders.set(p.key, newTrade(p.key, {
         total_amount: String(p.biz.total_amount),
         subject: String(p.biz.subject),
@@ -166,7 +303,19 @@ function setup({ keysRoot, options, orders }) {
     },
 
     answer(req, p, beh) {
-      return signed(p, businessAnswer(p.op, beh, p.key, orders.get(p.key), req.t), beh.kind === 'badsign');
+      const forged = beh.kind === 'badsign';
+      const kind = forged ? 'success' : beh.kind;
+      const t = orders.get(p.otn);
+      switch (p.op) {
+        case 'pay': return signed(p, more.barcodePay(kind, p.otn, t), forged);
+        case 'refund': return signed(p, more.refund(kind, p.biz, t, orders.get(p.key)), forged);
+        case 'refund_query': return signed(p, more.refundQuery(kind, p.otn, t, orders.get(p.key)), forged);
+        case 'bill': return signed(p, more.bill(kind, `http://${req.headers.host}/alipay/bill/${p.biz.bill_date}.csv?token=${billToken}`), forged);
+        case 'payout':
+        case 'payout_query': return signed(p, more.transfer(p.op, kind, p.biz, orders.get(p.key)), forged);
+        case 'bill_file': return billFile(kind, p.billDate);
+        default: return signed(p, businessAnswer(p.op, beh, p.key, orders.get(p.key), req.t), forged);
+      }
     },
 
     headers() {
@@ -192,6 +341,8 @@ function setup({ keysRoot, options, orders }) {
     },
 
     pay(o) {
+      if (o.kind === 'refund') { settleRefund(o, Date.now()); return null; }
+      if (o.kind === 'payout') { o.state = 'SUCCESS'; return null; }
       if (o.state === 'TRADE_CLOSED') return { status: 409, error: `order ${o.out_trade_no} is TRADE_CLOSED at the sim` };
       if (o.state !== 'TRADE_SUCCESS') {
         o.state = 'TRADE_SUCCESS';
@@ -213,7 +364,23 @@ function setup({ keysRoot, options, orders }) {
         if (status === 'TRADE_SUCCESS' || status === 'TRADE_FINISHED') o.paid_at = o.paid_at || Date.now();
         if (status === 'TRADE_CLOSED') o.closed_at = Date.now();
       }
-      const params = side.signNotify(notifyFields(o, side.appId, status, body.overrides), { forged: kind === 'forged' });
+      let overrides = body.overrides;
+      if (body.event === 'refund' && kind !== 'contrary') {
+        const r = orders.get(body.out_refund_no || '');
+        if (!r || r.kind !== 'refund' || r.out_trade_no !== o.out_trade_no) {
+          throw new ControlError(400, `no refund ${JSON.stringify(body.out_refund_no)} of ${o.out_trade_no} at the sim`);
+        }
+        if (kind === 'valid') settleRefund(r, Date.now());
+        overrides = { refund_fee: o.refunded_total || r.refund_amount, gmt_refund: `${beijingTime(r.refunded_at || Date.now())}.000`,
+          out_biz_no: r.out_request_no, ...overrides };
+        const full = Number(o.refunded_total || r.refund_amount) >= Number(o.total_amount);
+        const params = side.signNotify(notifyFields(o, side.appId, full ? 'TRADE_CLOSED' : 'TRADE_SUCCESS', overrides), { forged: kind === 'forged' });
+        return {
+          headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'user-agent': 'Mozilla/4.0' },
+          body: new URLSearchParams(params).toString(), params, notify_id: params.notify_id,
+        };
+      }
+      const params = side.signNotify(notifyFields(o, side.appId, status, overrides), { forged: kind === 'forged' });
       return {
         headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'user-agent': 'Mozilla/4.0' },
         body: new URLSearchParams(params).toString(),
@@ -229,7 +396,7 @@ module.exports = {
   sdks: ['alipay-sdk'],
   ops: OPS,
   behaviours: { trade_status: tradeStatus },
-  routes: ['/gateway.do'],
+  routes: ['/gateway.do', '/bill/'],
   compatRoutes: ['/gateway.do'],
   setup,
 };

@@ -8,6 +8,8 @@ const NOT_FOUND = { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.TRADE_
 const UNKNOWN = { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.SOMETHING_NEW', sub_msg: '一个没有人认识的新错误码' };
 const BUSY = { code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error', sub_msg: '系统繁忙' };
 const STATUS_ERROR = { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.TRADE_STATUS_ERROR', sub_msg: '交易状态不合法' };
+const BUSY_RETRY = { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.SYSTEM_ERROR', sub_msg: '系统错误', retry_flag: 'Y' };
+const CANCEL_TIME_OUT = { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.TRADE_CANCEL_TIME_OUT', sub_msg: '超过撤销时间范围', retry_flag: 'N' };
 const FEE_EXCEED = { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.TOTAL_FEE_EXCEED', sub_msg: '订单金额超过限额' };
 
 function precreate(kind, otn, order) {
@@ -57,6 +59,9 @@ function closeTrade(order, t) {
 
 // close refuses a paid trade; cancel closes an unpaid trade and refunds a paid one.
 function closeOrCancel(op, kind, otn, order, t) {
+  // cancel: "processing" = Alipay asks for another try (retry_flag Y); "fail" = too late to cancel
+  if (op === 'cancel' && kind === 'processing') return { ...BUSY_RETRY };
+  if (op === 'cancel' && kind === 'fail') return CANCEL_TIME_OUT;
   if (kind === 'processing') return BUSY;
   if (kind === 'fail') return STATUS_ERROR;
   if (!order) return NOT_FOUND;

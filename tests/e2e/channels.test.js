@@ -65,7 +65,10 @@ function kit(ch) {
     script: (no, s) => sim('POST', '/_sim/script', { out_trade_no: no, ...s }),
     counts: async (no) => stack.sim('GET', `/_sim/counts?channel=${ch}&out_trade_no=${encodeURIComponent(no)}`),
     payCount: async (no) => (await k.counts(no))[label(P.payOp)] || 0,
-    queryCount: async (no) => (P.query ? (await k.counts(no))[label('query')] || 0 : 0),
+    // the queries paygwd made (its attempts, from the admin trace): the sim cannot key
+    // every query form by our number (e.g. Square's ListPayments when the id is unknown)
+    queries: async (no) => trace.attempts(await stack.adminOrder(no)).filter((a) => a.op === 'query'),
+    queryCount: async (no) => (await k.queries(no)).length,
     simPay: (no) => sim('POST', '/_sim/pay', { out_trade_no: no }),
     notify: (no, kind, extra = {}) => sim('POST', '/_sim/notify', {
       out_trade_no: no, kind,
@@ -99,7 +102,8 @@ function kit(ch) {
     (s) => (Array.isArray(want) ? want.includes(s) : s === want), { timeoutMs: SETTLE_MS, intervalMs: POLL_MS });
   // the pay reached the channel (the sim counted it)
   k.sent = (no) => waitFor(`${ch} ${no}: the pay reached the sim`, () => k.payCount(no), (n) => n >= 1, { timeoutMs: SETTLE_MS, intervalMs: POLL_MS });
-  k.queried = (no, n = 1) => waitFor(`${ch} ${no}: ${n} quer${n > 1 ? 'ies' : 'y'}`, () => k.queryCount(no), (c) => c >= n, { timeoutMs: SETTLE_MS, intervalMs: POLL_MS });
+  k.queried = (no, n = 1, cls) => waitFor(`${ch} ${no}: ${n} quer${n > 1 ? 'ies' : 'y'}${cls ? ` answered ${cls}` : ''}`,
+    () => k.queries(no), (q) => q.filter((a) => !cls || a.class === cls).length >= n, { timeoutMs: SETTLE_MS, intervalMs: POLL_MS });
   // the status stays `want` for ms
   k.stays = async (no, want, ms = 1200) => {
     const end = Date.now() + ms;
@@ -136,9 +140,21 @@ function kit(ch) {
     const o = await k.pay(prefix, { [P.payOp]: b, ...(P.query ? { query: 'processing' } : {}) });
     await k.sent(o.no);
     if (b.startsWith('delay')) await sleep(TIMEOUT_MS + 300);   // paygwd gave up on the answer
-    if (P.query) await k.queried(o.no);
-    await k.waitStatus(o.no, 'PROCESSING');
-    await k.stays(o.no, 'PROCESSING', 600);
+    const blind = P.query && lostAnswer && P.queryNeedsId;
+    // the pay answer itself is classified PROCESSING (paygwd's attempt record)
+    const pays = await waitFor(`${ch} ${b}: the pay attempt classified`, async () => trace.attempts(await stack.adminOrder(o.no)).filter((a) => a.op === 'pay'),
+      (a) => a.length >= 1 && a.every((x) => x.class), { timeoutMs: SETTLE_MS, intervalMs: POLL_MS });
+    assert.deepEqual(pays.map((a) => a.class), ['PROCESSING'], `${ch} ${b}: pay attempts ${JSON.stringify(pays)}`);
+    if (P.query && !blind) await k.queried(o.no);
+    if ((await k.queries(o.no)).some((a) => a.class === 'SUCCESS')) {
+      // a query form the sim cannot script per order (Square's ListPayments, used while
+      // the payment id is unknown) read the channel's truth: the pay that reached it was
+      // completed — settled by query, which is the rule
+      assert.equal(await k.status(o.no), 'SUCCESS');
+    } else {
+      await k.waitStatus(o.no, 'PROCESSING');
+      await k.stays(o.no, 'PROCESSING', 600);
+    }
     const v = await k.voucherOf(o.voucher);
     assertStatus(v, 200);
     assert.notEqual(v.json.status, 'FAILED', `${ch} ${b}: voucher must not say FAILED: ${v.text}`);
@@ -146,11 +162,11 @@ function kit(ch) {
       assert.notEqual(v.json.status, 'READY', `${ch}: a credential from an answer whose signature fails must not be handed out: ${v.text}`);
     }
     await k.oncePaid(o.no, b);
-    if (P.query && lostAnswer && P.queryNeedsId) {
+    if (blind) {
       // the channel's query needs its own payment id, which the lost answer carried: the
       // order can only stay PROCESSING (the not-found alert brings it to ops) — never FAILED
       await k.stays(o.no, 'PROCESSING', 800);
-    } else if (P.query) {
+    } else if (P.query && (await k.status(o.no)) !== 'SUCCESS') {
       await k.simPay(o.no);
       await k.script(o.no, { query: 'success' });
       await k.waitStatus(o.no, 'SUCCESS', `${ch} ${b}: settled by query after the buyer paid`);
@@ -227,6 +243,7 @@ const ROWS = [
       return;
     }
     const o = await k.openOrder('IP', { query: ['processing', 'success'] });
+    await k.queried(o.no, 1, 'PROCESSING');
     await k.simPay(o.no);
     await k.waitStatus(o.no, 'SUCCESS');
     assert.ok(await k.queryCount(o.no) >= 2, `${ch}: an in-progress query answer, then the paid one`);
@@ -248,7 +265,7 @@ const ROWS = [
       return;
     }
     const o = await k.openOrder('NF', { query: 'not_found' });
-    await k.queried(o.no, 2);
+    await k.queried(o.no, 2, 'NOT_FOUND');
     await k.stays(o.no, 'PROCESSING', 1000);
     await k.neverFailed(o.no, 'not found');
     const t = trace.transitions(await stack.adminOrder(o.no)).map(trace.to);
@@ -279,7 +296,8 @@ const ROWS = [
     // signed channels: the success answer signed with a key the channel never had;
     // Stripe, PayPal, Square, Checkout, Mollie sign nothing either, so the sim's `badsign`
     // there is a success answer about ANOTHER order, which the pack must refuse the same way
-    await k.unclear('BS', 'badsign');
+    // (its id is not ours: for a channel whose query needs its id, the answer is lost)
+    await k.unclear('BS', 'badsign', { lostAnswer: !P.signedAnswers });
   }],
 
   ['delay beyond the timeout', (k) => k.unclear('DL', `delay:${TIMEOUT_MS * 2 + 500}`, { lostAnswer: true })],
@@ -308,7 +326,11 @@ const ROWS = [
       // forged — it is acked and only brings the query forward, which reads the sim truth
       assert.ok(ack.status > 0, `${ch} ack: ${JSON.stringify(ack)}`);
     } else {
-      assert.ok(ack.status >= 400 && ack.status < 500, `${ch} forged notify must be refused 4xx: ${JSON.stringify(ack)}`);
+      // refused, never acknowledged as received: 4xx for most channels; WeChat Pay's
+      // documented failure ack (v2 and v3 packs) is HTTP 500 + FAIL, which also makes
+      // WeChat resend — harmless for a forgery
+      assert.ok(ack.status >= 400 && ack.status < 600, `${ch} forged notify must be refused: ${JSON.stringify(ack)}`);
+      if (!ch.startsWith('wechatpay')) assert.ok(ack.status < 500, `${ch} forged notify must be refused 4xx: ${JSON.stringify(ack)}`);
     }
     await k.stays(o.no, 'PROCESSING', 1200);
     const t = trace.transitions(await stack.adminOrder(o.no)).map(trace.to);

@@ -56,7 +56,8 @@ function keyOf(op, o) {
   if (op === 'bill') return `bill-${o.bill.date.replace(/-/g, '')}`;
   return o.out_trade_no;
 }
-const simOp = (op, o) => (op === 'pay' && o.method === 'alipay.qr' ? 'precreate' : op);
+// the sim's op names: precreate (alipay.qr) and barcode (alipay.trade.pay) for our pay
+const simOp = (op, o) => (op !== 'pay' ? op : o.method === 'alipay.barcode' ? 'barcode' : 'precreate');
 
 async function paid(o = barcode()) {
   const r = await k.exchange('pay', o);

@@ -595,13 +595,13 @@ test('barcode pay (alipay.trade.pay): paid at once; 10003 then /_sim/pay then qu
   assert.equal(r.totalAmount, '10.00');
   assert.ok(r.gmtPayment);
   const b = newNo('B');
-  await script({ out_trade_no: b, pay: 'processing' });
+  await script({ out_trade_no: b, barcode: 'processing' });
   assert.equal((await exec('alipay.trade.pay', biz(b))).code, '10003');
   assert.equal((await query(sdkClient(), b)).tradeStatus, 'WAIT_BUYER_PAY');
   assert.equal((await ctl('POST', '/_sim/pay', { out_trade_no: b })).status, 200);
   assert.equal((await query(sdkClient(), b)).tradeStatus, 'TRADE_SUCCESS');
   const c = newNo('B');
-  await script({ out_trade_no: c, pay: 'fail' });
+  await script({ out_trade_no: c, barcode: 'fail' });
   assert.equal((await exec('alipay.trade.pay', biz(c))).subCode, 'ACQ.PAYMENT_AUTH_CODE_INVALID');
   const d = newNo('B');
   assert.equal((await exec('alipay.trade.pay', { ...biz(d), scene: 'wave' })).subCode, 'ACQ.INVALID_PARAMETER');

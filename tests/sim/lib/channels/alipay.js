@@ -2,8 +2,10 @@
 // Alipay OpenAPI v2 channel plugin: POST /alipay/gateway.do (and /gateway.do for the e2e
 // stack), methods alipay.trade.precreate / pay (barcode) / query / close / cancel / refund /
 // fastpay.refund.query, alipay.data.dataservice.bill.downloadurl.query (+ GET
-// /alipay/bill/<yyyy-MM-dd>.csv?token=… serving the GBK statement), alipay.fund.trans.uni.transfer
+// /alipay/gateway.do?bill_file=<yyyy-MM-dd>&token=… serving the GBK statement: the
+// download URL stays on the one route Alipay's gateway has here), alipay.fund.trans.uni.transfer
 // / common.query, async notifies (trade_status_sync, refunds with refund_fee/out_biz_no).
+// Script ops are these labels' keys (barcode = alipay.trade.pay: `pay` stays no alipay op).
 // Script keys: out_trade_no for trade ops, out_request_no for refund / refund_query,
 // out_biz_no for payout / payout_query, bill-<yyyyMMdd> for bill, billfile-<yyyy-MM-dd>. Requests are verified and answers self-checked with alipay-sdk
 // (see alipay/sign.js). Keys, at the keys ROOT (not <keys>/alipay/, for compatibility):
@@ -26,7 +28,7 @@ const OPS = {
   query: 'alipay.trade.query',
   close: 'alipay.trade.close',
   cancel: 'alipay.trade.cancel',
-  pay: 'alipay.trade.pay',
+  barcode: 'alipay.trade.pay',
   refund: 'alipay.trade.refund',
   refund_query: 'alipay.trade.fastpay.refund.query',
   bill: 'alipay.data.dataservice.bill.downloadurl.query',
@@ -34,9 +36,9 @@ const OPS = {
   payout_query: 'alipay.fund.trans.common.query',
   bill_file: 'alipay.bill.download',
 };
-const TRADE_OPS = new Set(['precreate', 'query', 'close', 'cancel', 'pay', 'refund', 'refund_query']);
+const TRADE_OPS = new Set(['precreate', 'query', 'close', 'cancel', 'barcode', 'refund', 'refund_query']);
 const METHOD_TO_OP = Object.fromEntries(Object.entries(OPS).filter(([op]) => op !== 'bill_file').map(([op, m]) => [m, op]));
-const BILL_FILE_RE = /^\/bill\/(\d{4}-\d{2}-\d{2})\.csv$/;
+const BILL_DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 const TRADE_STATUSES = new Set(['WAIT_BUYER_PAY', 'TRADE_SUCCESS', 'TRADE_FINISHED', 'TRADE_CLOSED']);
 const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 const AMOUNT_RE = /^\d{1,10}(\.\d{1,2})?$/;
@@ -84,7 +86,7 @@ function keyOf(op, biz) {
 function bizProblems(op, biz) {
   const amount = (v) => AMOUNT_RE.test(v === undefined ? '' : String(v));
   switch (op) {
-    case 'pay':
+    case 'barcode':
       if (biz.scene !== 'bar_code') return `scene ${JSON.stringify(biz.scene)}, expected bar_code`;
       if (!/^\d{16,24}$/.test(String(biz.auth_code || ''))) return 'auth_code';
       if (!amount(biz.total_amount) || !biz.subject) return 'total_amount / subject';
@@ -165,7 +167,7 @@ function setup({ keysRoot, options, orders }) {
   function receiveMore(req, p, beh) {
     if (NO_EFFECT.has(beh.kind)) return;
     const t = orders.get(p.otn);
-    if (p.op === 'pay') {
+    if (p.op === 'barcode') {
       let trade = t;
       if (!trade) {
         trade = newTrade(p.otn, { total_amount: String(p.biz.total_amount), subject: String(p.biz.subject),
@@ -205,9 +207,9 @@ function setup({ keysRoot, options, orders }) {
 
   return {
     parse(req) {
-      const bf = BILL_FILE_RE.exec(req.path);
-      if (bf) {
-        return { op: 'bill_file', key: `billfile-${bf[1]}`, billDate: bf[1], problems: [], params: {}, biz: null };
+      const bf = req.method === 'GET' ? req.url.searchParams.get('bill_file') : null;
+      if (bf !== null && BILL_DATE_RE.test(bf)) {
+        return { op: 'bill_file', key: `billfile-${bf}`, billDate: bf, problems: [], params: {}, biz: null };
       }
       const problems = [];
       const params = readParams(req, problems);
@@ -307,10 +309,10 @@ function setup({ keysRoot, options, orders }) {
       const kind = forged ? 'success' : beh.kind;
       const t = orders.get(p.otn);
       switch (p.op) {
-        case 'pay': return signed(p, more.barcodePay(kind, p.otn, t), forged);
+        case 'barcode': return signed(p, more.barcodePay(kind, p.otn, t), forged);
         case 'refund': return signed(p, more.refund(kind, p.biz, t, orders.get(p.key)), forged);
         case 'refund_query': return signed(p, more.refundQuery(kind, p.otn, t, orders.get(p.key)), forged);
-        case 'bill': return signed(p, more.bill(kind, `http://${req.headers.host}/alipay/bill/${p.biz.bill_date}.csv?token=${billToken}`), forged);
+        case 'bill': return signed(p, more.bill(kind, `http://${req.headers.host}/alipay/gateway.do?bill_file=${p.biz.bill_date}&token=${billToken}`), forged);
         case 'payout':
         case 'payout_query': return signed(p, more.transfer(p.op, kind, p.biz, orders.get(p.key)), forged);
         case 'bill_file': return billFile(kind, p.billDate);
@@ -396,7 +398,7 @@ module.exports = {
   sdks: ['alipay-sdk'],
   ops: OPS,
   behaviours: { trade_status: tradeStatus },
-  routes: ['/gateway.do', '/bill/'],
+  routes: ['/gateway.do'],
   compatRoutes: ['/gateway.do'],
   setup,
 };

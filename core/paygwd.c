@@ -21,6 +21,7 @@
 #include <event2/thread.h>
 
 #include "pgw_apps.h"
+#include "pgw_auth.h"
 #include "pgw_config.h"
 #include "pgw_daemon.h"
 #include "pgw_log.h"
@@ -174,6 +175,13 @@ main(int argc, char **argv)
         fprintf(stderr, "paygwd: %s\n", err);
         goto out;
     }
+    d.auth = pgw_auth_new();
+    if (d.auth == NULL) {
+        fprintf(stderr, "paygwd: out of memory\n");
+        goto out;
+    }
+    /* OAuth2 channels fetch their first token before orders need it */
+    pgw_auth_refresh(&d);
     if (pgw_recover(&d) != PGW_OK || pgw_scheduler_start(&d) != PGW_OK) {
         fprintf(stderr, "paygwd: recovery or scheduler start failed\n");
         goto out;
@@ -207,6 +215,7 @@ out:
     if (d.admin_http) {
         evhttp_free(d.admin_http);
     }
+    pgw_auth_free(d.auth);
     pgw_packs_free(d.packs);
     json_decref(d.metrics.unmapped);
     pgw_apps_free(d.apps);

@@ -21,6 +21,7 @@ struct pgw_store;
 struct pgw_transport;
 struct pgw_packs;
 struct pgw_waiters;
+struct pgw_auth;
 
 struct pgw_metrics {
     uint64_t payments_accepted;
@@ -47,6 +48,7 @@ struct pgw_daemon {
     struct pgw_transport *transport;
     struct pgw_packs *packs;
     struct pgw_waiters *waiters;
+    struct pgw_auth *auth;       /* OAuth2 tokens of the channels */
     struct evhttp *api_http;
     struct evhttp *admin_http;
     struct event *scan_timer;

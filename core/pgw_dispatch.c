@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "pgw_auth.h"
 #include "pgw_config.h"
 #include "pgw_daemon.h"
 #include "pgw_dispatch.h"
@@ -389,6 +390,14 @@ pgw__pay_answered(void *arg, const struct pgw_http_result *res)
         free(cred_text);
         pgw__submit_and_wake(d, txn, op->order_id);
     } else {
+        if (trade_no != NULL && trade_no[0] != '\0') {
+            /* the channel's id of a pending payment: later queries need it
+             * (PayPal's order id, Stripe's PaymentIntent id) */
+            pgw_txn_add(txn, -1,
+                        "UPDATE orders SET channel_trade_no ="
+                        " COALESCE(channel_trade_no, ?) WHERE id = ?",
+                        "si", trade_no, op->order_id);
+        }
         pgw_store_submit(d->store, txn, pgw__commit_logged, "pay.answer");
         final = pgw__final_of(out.cls);
         if (final != PGW_ST_NONE && !(op->prepay && final == PGW_ST_SUCCESS)) {
@@ -482,19 +491,37 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
             pgw_order_clear(&o);
             return;
         }
+        enum pgw_auth_state auth = pgw_auth_prepare(d, op->pack, err,
+                                                    sizeof(err));
+        if (auth == PGW_AUTH_PENDING && from == PGW_ST_ACCEPTED) {
+            /* nothing sent yet: the order waits for the channel's first
+             * token (dispatched again when it arrives, or by the sweep) */
+            pgw_op_free(op);
+            pgw_order_clear(&o);
+            return;
+        }
         snprintf(o.channel, sizeof(o.channel), "%s", channel);
         op->prepay = pgw_manifest_is_prepay(pgw_pack_manifest(op->pack),
                                             o.method);
-        if (pgw_op_build(op, &o, err, sizeof(err)) == PGW_OK) {
+        if (auth == PGW_AUTH_READY
+            && pgw_op_build(op, &o, err, sizeof(err)) == PGW_OK) {
             break;
         }
-        /* the pack could not build it: nothing was sent; alert, try another */
-        pgw_log(PGW_LOG_ERROR, "pack.build_failed", "%s pay: %s", channel, err);
-        txn = pgw_txn_new();
-        if (txn) {
-            pgw_order_txn_discrepancy(d, txn, order_id, "pack_error", NULL,
-                                      NULL, channel, err);
-            pgw_store_submit(d->store, txn, NULL, NULL);
+        if (auth != PGW_AUTH_READY) {
+            /* no token, so nothing was built or sent: try another channel */
+            pgw_log(PGW_LOG_WARN, "pay.no_token", "order %lld: %s",
+                    (long long) order_id, err);
+        } else {
+            /* the pack could not build it: nothing was sent; alert, try
+             * another */
+            pgw_log(PGW_LOG_ERROR, "pack.build_failed", "%s pay: %s", channel,
+                    err);
+            txn = pgw_txn_new();
+            if (txn) {
+                pgw_order_txn_discrepancy(d, txn, order_id, "pack_error", NULL,
+                                          NULL, channel, err);
+                pgw_store_submit(d->store, txn, NULL, NULL);
+            }
         }
         n = 0;
         while (excluded[n]) {
@@ -586,6 +613,10 @@ pgw_dispatch_pay(struct pgw_daemon *d, int64_t order_id)
 /* ---- query ----------------------------------------------------------------- */
 
 static void pgw__query_answered(void *arg, const struct pgw_http_result *res);
+static void pgw__channel_op(struct pgw_daemon *d, int64_t order_id,
+                            const char *opname, int64_t next_at, int count);
+static int64_t pgw__count(struct pgw_daemon *d, const char *sql,
+                          int64_t order_id, const char *arg);
 
 
 static void
@@ -630,7 +661,12 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
     char reason[256];
     snprintf(reason, sizeof(reason), "%s answer %s", op->op, out.code);
 
-    if (strcmp(op->op, "query") != 0) {
+    const char *next_op = json_string_value(json_object_get(out.fields,
+                                                             "next_op"));
+    int follow = strcmp(op->op, "query") == 0 && final == PGW_ST_NONE
+                 && next_op != NULL && strcmp(next_op, "capture") == 0;
+
+    if (strcmp(op->op, "query") != 0 && strcmp(op->op, "capture") != 0) {
         /* a close, cancel or reverse only proves CLOSED when the channel
          * confirms it; anything else leaves the order to the queries */
         final = out.cls == PGW_CLASS_SUCCESS ? PGW_ST_CLOSED : PGW_ST_NONE;
@@ -662,6 +698,18 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
     if (final != PGW_ST_NONE) {
         pgw_settle(d, op->order_id, final, reason, evidence, op->op, trade_no,
                    NULL, NULL);
+    } else if (follow
+               && pgw__count(d, "SELECT COUNT(*) FROM attempts WHERE"
+                                " order_id = ? AND op = ? AND (class IS NULL"
+                                " OR class <> 'NOT_SENT')",
+                             op->order_id, next_op) == 0) {
+        /* the buyer approved (PayPal APPROVED): the pack asks for the step
+         * that moves the money. Once per order unless every earlier one is
+         * proven not to have acted (rejected-before-processing): an unknown
+         * capture is settled by the queries, never sent again. */
+        pgw_log(PGW_LOG_INFO, "order.follow_up", "order %lld: %s after %s",
+                (long long) op->order_id, next_op, out.code);
+        pgw__channel_op(d, op->order_id, next_op, 0, 0);
     }
     pgw_outcome_clear(&out);
     pgw_op_free(op);
@@ -690,6 +738,12 @@ pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname,
     }
     op = pgw_op_new(d, order_id, opname, o.channel);
     if (op == NULL) {
+        pgw_order_clear(&o);
+        return;
+    }
+    if (pgw_auth_prepare(d, op->pack, err, sizeof(err)) != PGW_AUTH_READY) {
+        /* nothing committed: the order is picked up again next tick */
+        pgw_op_free(op);
         pgw_order_clear(&o);
         return;
     }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pgw_auth.h"
 #include "pgw_config.h"
 #include "pgw_daemon.h"
 #include "pgw_op.h"
@@ -217,6 +218,10 @@ pgw_op_interpret(struct pgw_op *op, const struct pgw_http_result *res,
     struct pgw_txn *txn;
 
     memset(out, 0, sizeof(*out));
+    if (res->sent == PGW_SENT_ANSWERED && res->status == 401) {
+        /* an OAuth2 channel that refuses our token: fetch a new one */
+        pgw_auth_invalidate(d, op->channel);
+    }
     if (res->sent == PGW_SENT_ANSWERED) {
         pgw_pack_parse(op->pack, op->op, res->status, res->headers, res->body, res->body_len,
                        op->order_json, out);

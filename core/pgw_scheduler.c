@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <sqlite3.h>
 
+#include "pgw_auth.h"
 #include "pgw_config.h"
 #include "pgw_daemon.h"
 #include "pgw_dispatch.h"
@@ -78,6 +79,7 @@ pgw_scheduler_tick(struct pgw_daemon *d)
         pgw_dispatch_pay(d, ids[i]);
     }
     pgw_outbox_tick(d);
+    pgw_auth_refresh(d);
 }
 
 

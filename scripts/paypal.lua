@@ -70,8 +70,6 @@ S.codes = {
       "PENDING",
       -- the payer may pick another funding source and approve again
       "UNPROCESSABLE_ENTITY:INSTRUMENT_DECLINED",
-      "UNPROCESSABLE_ENTITY:ORDER_NOT_APPROVED",
-      "UNPROCESSABLE_ENTITY:PAYER_ACTION_REQUIRED",
       -- an earlier capture went through: query tells
       "UNPROCESSABLE_ENTITY:ORDER_ALREADY_CAPTURED",
       "UNPROCESSABLE_ENTITY:DUPLICATE_INVOICE_ID",
@@ -79,6 +77,12 @@ S.codes = {
     } },
     not_found = { source = DOC_ERRORS, codes = {
       "RESOURCE_NOT_FOUND", "RESOURCE_NOT_FOUND:INVALID_RESOURCE_ID",
+    } },
+    -- refused before anything was captured ("Payer has not yet approved the
+    -- Order for payment"): the host may capture again once the buyer approves
+    rejected = { source = DOC_ERRORS, codes = {
+      "UNPROCESSABLE_ENTITY:ORDER_NOT_APPROVED",
+      "UNPROCESSABLE_ENTITY:PAYER_ACTION_REQUIRED",
     } },
   },
   query = {
@@ -304,6 +308,11 @@ function S.parse.query(resp, order, ctx)
   local cap, pu = first_capture(b)
   if other_order(pu, order) then
     return result("", fields, "the answer is for another order")
+  end
+  if code == "APPROVED" then
+    -- the buyer approved: the money moves only when we capture (the host
+    -- runs `capture` once for the order, then queries settle it)
+    fields.next_op = "capture"
   end
   if code ~= "COMPLETED" then
     return result(code, fields)

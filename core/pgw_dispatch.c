@@ -759,7 +759,10 @@ pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname,
                     " next_query_at = ? WHERE id = ? AND status = 'PROCESSING'",
                     "iii", (int64_t) (count != 0), next_at, o.id);
     }
-    if (pgw_op_build(op, &o, err, sizeof(err)) != PGW_OK) {
+    if (pgw_op_build(op, &o, err, sizeof(err)) != PGW_OK
+        || (op->msg.credential != NULL
+            && snprintf(err, sizeof(err), "%s built a local credential; only"
+                        " pay may", opname) > 0)) {
         pgw_log(PGW_LOG_ERROR, "pack.build_failed", "%s %s: %s", o.channel,
                 opname, err);
         pgw_order_txn_discrepancy(d, txn, o.id, "pack_error",

@@ -188,7 +188,8 @@ pgw_op_build(struct pgw_op *op, const struct pgw_order *o, char *err,
         != 0) {
         return PGW_ERR;
     }
-    if (op->msg.url == NULL || op->msg.url[0] == '\0') {
+    if (op->msg.credential == NULL
+        && (op->msg.url == NULL || op->msg.url[0] == '\0')) {
         snprintf(err, errlen, "pack built no URL for %s", op->op);
         return PGW_ERR;
     }

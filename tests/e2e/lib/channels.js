@@ -85,6 +85,11 @@ const PROFILES = {
     },
     params: () => ({ appid: 'wxd930ea5d5a258f4f', mch_id: '10000100', api_key: 'wx_api_key', sign_type: 'MD5', spbill_create_ip: '127.0.0.1' }),
     notifyFromOrder: true,
+    // the sim's contrary pay notify is result_code=FAIL (err_code PAYERROR); WeChat's
+    // notify document does not define FAIL as a final outcome of the payment, so the pack
+    // lists it as in-progress (scripts/wechatpay_v2.lua codes.notify): it is evidence,
+    // not a contrary final result — the order stays SUCCESS and nothing is opened
+    contraryFinal: false,
   },
 
   wechatpay_v3: {

@@ -18,6 +18,23 @@
  *       the serial of the certificate stored under key_name: "hex" (default)
  *       upper case, whole bytes, as `openssl x509 -serial` prints it (WeChat
  *       Pay v3 Wechatpay-Serial); "dec" decimal (UnionPay certId).
+ *   verify_chain(cert_pem, root_name [, middle_name]) -> true, subject_cn
+ *                                                     | false, err
+ *       cert_pem (a PEM certificate received in a message, e.g. UnionPay's
+ *       signPubKeyCert) must chain, by OpenSSL's X509_verify_cert, to the
+ *       keystore certificate root_name (the only trust anchor) through the
+ *       keystore certificate middle_name (when given: the leaf's issuer must
+ *       be exactly that certificate), with every validity period holding at
+ *       the sandbox clock (the fixtures' frozen clock, else now).  A
+ *       self-signed leaf or the anchor itself never passes.  Nothing is
+ *       fetched (no CRL, no AIA); no default trust store is read.  On success
+ *       the leaf's first subject CN (UTF-8, "" if none) comes back for the
+ *       pack's own name check.  A missing root / middle key is a Lua error.
+ *   verify({cert = pem, root = name, middle = name?}, alg, data, sig)
+ *       -> boolean [, err]
+ *       verify with the public key of a received certificate: the same
+ *       chain check as verify_chain first (false, err when it fails), so a
+ *       pack cannot verify with a message's certificate without it.
  *
  * A missing key, a key of the wrong type or an unknown algorithm is a Lua
  * error (the call fails: PROCESSING / not verified); a signature that is
@@ -30,17 +47,22 @@
 
 #include <lua.h>
 #include <lauxlib.h>
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include "pgw_adapter.h"
 
 
 #define PGW_SIG_MAX 1024          /* bytes: RSA up to 8192 bits */
 #define PGW_SM2_ID  "1234567812345678"
+#define PGW_CERT_PEM_MAX (64 * 1024)   /* bytes of a received certificate */
 
 
 struct pgw_sig_alg {
@@ -144,6 +166,185 @@ done:
 }
 
 
+/* A certificate received as PEM text, or NULL. */
+static X509 *
+pgw_pkey_pem_cert(const char *pem, size_t n)
+{
+    BIO *bio;
+    X509 *x;
+
+    if (n == 0 || n > PGW_CERT_PEM_MAX || memmem(pem, n, "CERTIFICATE-----", 16) == NULL) {
+        return NULL;
+    }
+    bio = BIO_new_mem_buf(pem, (int) n);
+    if (bio == NULL) {
+        return NULL;
+    }
+    x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    return x;
+}
+
+
+/* The first subject CN of x as UTF-8 into cn ("" if none). */
+static void
+pgw_pkey_subject_cn(X509 *x, char *cn, size_t cnlen)
+{
+    const X509_NAME *nm = X509_get_subject_name(x);
+    int idx = nm != NULL ? X509_NAME_get_index_by_NID(nm, NID_commonName, -1) : -1;
+    unsigned char *u = NULL;
+    int len;
+
+    cn[0] = '\0';
+    if (idx < 0) {
+        return;
+    }
+    len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, idx)));
+    if (len > 0 && (size_t) len < cnlen && memchr(u, '\0', (size_t) len) == NULL) {
+        memcpy(cn, u, (size_t) len);
+        cn[len] = '\0';
+    }
+    OPENSSL_free(u);
+}
+
+
+/* Does leaf chain to root (the only trust anchor) through middle (may be
+ * NULL: then directly)?  at >= 0: check validity at that time (seconds),
+ * else now.  No Lua call.  1 yes (cn filled) / 0 no (err filled) / -1 error. */
+static int
+pgw_pkey_chain(X509 *leaf, X509 *root, X509 *middle, long long at, char *cn, size_t cnlen,
+               char *err, size_t errlen)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    STACK_OF(X509) *chain;
+    int rc = -1, want = middle != NULL ? 3 : 2;
+
+    if (store == NULL || ctx == NULL || untrusted == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (X509_self_signed(leaf, 1) == 1) {
+        snprintf(err, errlen, "the certificate is self-signed");
+        rc = 0;
+        goto done;
+    }
+    if (X509_STORE_add_cert(store, root) != 1
+        || (middle != NULL && sk_X509_push(untrusted, middle) <= 0)
+        || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+        snprintf(err, errlen, "cannot set up the chain check");
+        goto done;
+    }
+    if (at >= 0) {
+        X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t) at);
+    }
+    if (X509_verify_cert(ctx) != 1) {
+        snprintf(err, errlen, "certificate chain: %s",
+                 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        rc = 0;
+        goto done;
+    }
+    chain = X509_STORE_CTX_get0_chain(ctx);
+    if (chain == NULL || sk_X509_num(chain) != want
+        || (middle != NULL && X509_cmp(sk_X509_value(chain, 1), middle) != 0)) {
+        snprintf(err, errlen, "certificate chain: not issued through the configured %s",
+                 middle != NULL ? "middle certificate" : "root");
+        rc = 0;
+        goto done;
+    }
+    pgw_pkey_subject_cn(leaf, cn, cnlen);
+    rc = 1;
+
+done:
+    sk_X509_free(untrusted);        /* the middle stays the keystore's */
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    return rc;
+}
+
+
+/* The keystore anchors of a chain check, or a Lua error (misconfiguration). */
+static void
+pgw_pkey_anchors(lua_State *L, const char *fn, const char *root_name, const char *middle_name,
+                 X509 **root, X509 **middle)
+{
+    struct pgw_keystore *ks = pgw_sbx_of(L)->keys;
+    char err[256];
+
+    *root = pgw_keystore_cert(ks, root_name, err, sizeof(err));
+    if (*root == NULL) {
+        luaL_error(L, "crypto.%s: root: %s", fn, err);
+    }
+    *middle = NULL;
+    if (middle_name != NULL) {
+        *middle = pgw_keystore_cert(ks, middle_name, err, sizeof(err));
+        if (*middle == NULL) {
+            luaL_error(L, "crypto.%s: middle: %s", fn, err);
+        }
+    }
+}
+
+
+static long long
+pgw_pkey_check_time(lua_State *L)
+{
+    struct pgw_sbx *s = pgw_sbx_of(L);
+
+    return s->clock_frozen ? s->frozen_ms / 1000 : -1;
+}
+
+
+/* Received PEM + anchors -> 1 (leaf returned, owned; cn filled) / 0 (err). */
+static int
+pgw_pkey_received_cert(const char *pem, size_t n, X509 *root, X509 *middle, long long at,
+                       X509 **leaf, char *cn, size_t cnlen, char *err, size_t errlen)
+{
+    int rc;
+
+    *leaf = pgw_pkey_pem_cert(pem, n);
+    if (*leaf == NULL) {
+        snprintf(err, errlen, "not a PEM certificate");
+        return 0;
+    }
+    rc = pgw_pkey_chain(*leaf, root, middle, at, cn, cnlen, err, errlen);
+    if (rc != 1) {
+        X509_free(*leaf);
+        *leaf = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+
+static int
+pgw_pkey_verify_chain(lua_State *L)
+{
+    size_t n;
+    const char *pem = luaL_checklstring(L, 1, &n);
+    const char *root_name = luaL_checkstring(L, 2);
+    const char *middle_name = luaL_optstring(L, 3, NULL);
+    long long at = pgw_pkey_check_time(L);
+    char err[256], cn[512];
+    X509 *root, *middle, *leaf;
+
+    if (middle_name != NULL && middle_name[0] == '\0') {
+        middle_name = NULL;
+    }
+    pgw_pkey_anchors(L, "verify_chain", root_name, middle_name, &root, &middle);
+    if (!pgw_pkey_received_cert(pem, n, root, middle, at, &leaf, cn, sizeof(cn), err,
+                                sizeof(err))) {
+        lua_pushboolean(L, 0);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    X509_free(leaf);
+    lua_pushboolean(L, 1);
+    lua_pushstring(L, cn);
+    return 2;
+}
+
+
 static int
 pgw_pkey_sign(lua_State *L)
 {
@@ -172,10 +373,62 @@ pgw_pkey_sign(lua_State *L)
 }
 
 
+/* verify({cert = pem, root = name, middle = name?}, alg, data, sig): the
+ * received certificate's key, only once its chain checks out. */
+static int
+pgw_pkey_verify_received(lua_State *L, const struct pgw_sig_alg *alg, const char *data,
+                         size_t n, unsigned char *sig, size_t siglen, int sig_ok)
+{
+    size_t plen = 0;
+    const char *pem, *root_name, *middle_name;
+    long long at = pgw_pkey_check_time(L);
+    char err[256], cn[512];
+    X509 *root, *middle, *leaf;
+    int rc;
+
+    lua_getfield(L, 1, "cert");
+    lua_getfield(L, 1, "root");
+    lua_getfield(L, 1, "middle");
+    pem = lua_type(L, -3) == LUA_TSTRING ? lua_tolstring(L, -3, &plen) : NULL;
+    root_name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    middle_name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (root_name == NULL) {
+        return luaL_error(L, "crypto.verify: a certificate key needs root = <key name>");
+    }
+    if (middle_name != NULL && middle_name[0] == '\0') {
+        middle_name = NULL;
+    }
+    pgw_pkey_anchors(L, "verify", root_name, middle_name, &root, &middle);
+    if (pem == NULL) {
+        lua_pushboolean(L, 0);
+        lua_pushliteral(L, "no certificate");
+        return 2;
+    }
+    if (!pgw_pkey_received_cert(pem, plen, root, middle, at, &leaf, cn, sizeof(cn), err,
+                                sizeof(err))) {
+        lua_pushboolean(L, 0);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    rc = sig_ok ? pgw_pkey_sig(X509_get0_pubkey(leaf), alg, 0, data, n, sig, &siglen, err,
+                               sizeof(err))
+                : 0;
+    X509_free(leaf);
+    if (rc < 0) {
+        lua_pushboolean(L, 0);
+        lua_pushfstring(L, "received certificate: %s", err);
+        return 2;
+    }
+    lua_pushboolean(L, rc == 1);
+    return 1;
+}
+
+
 static int
 pgw_pkey_verify(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
+    int received = lua_type(L, 1) == LUA_TTABLE;
+    const char *name = received ? NULL : luaL_checkstring(L, 1);
     const char *algname = luaL_checkstring(L, 2);
     size_t n, blen, siglen = 0;
     const char *data = luaL_checklstring(L, 3, &n);
@@ -184,17 +437,21 @@ pgw_pkey_verify(lua_State *L)
     unsigned char sig[PGW_SIG_MAX + 4];
     char err[256];
     EVP_PKEY *pkey;
-    int rc;
+    int rc, sig_ok;
 
     if (alg == NULL) {
         return luaL_error(L, "crypto.verify: unknown algorithm '%s'", algname);
+    }
+    sig_ok = !(blen == 0 || blen > (PGW_SIG_MAX / 3) * 4
+               || pgw_b64_decode(b64, blen, sig, &siglen) != 0 || siglen == 0);
+    if (received) {
+        return pgw_pkey_verify_received(L, alg, data, n, sig, siglen, sig_ok);
     }
     pkey = pgw_keystore_get(pgw_sbx_of(L)->keys, name, err, sizeof(err));
     if (pkey == NULL) {
         return luaL_error(L, "crypto.verify: %s", err);
     }
-    if (blen == 0 || blen > (PGW_SIG_MAX / 3) * 4 || pgw_b64_decode(b64, blen, sig, &siglen)
-        != 0 || siglen == 0) {
+    if (!sig_ok) {
         lua_pushboolean(L, 0);
         return 1;
     }
@@ -323,6 +580,7 @@ pgw_lua_pkey_open(lua_State *L)
         {"verify", pgw_pkey_verify},
         {"rsa_oaep_encrypt", pgw_pkey_rsa_oaep_encrypt},
         {"cert_serial", pgw_pkey_cert_serial},
+        {"verify_chain", pgw_pkey_verify_chain},
         {NULL, NULL}
     };
 

@@ -4,8 +4,9 @@
  * Paytm packs, driven from Lua in a real sandbox with known-answer vectors:
  * gw.secret from a temporary keystore, AES-GCM (NIST), AES-ECB/CBC
  * (NIST SP 800-38A + round trips), HMAC algorithms and encodings, SHA-512,
- * certificates (verify with a certificate, cert_serial), RSA-OAEP, SM2, SM4
- * (GB/T 32907) and gw.charset (iconv).
+ * certificates (verify with a certificate, cert_serial), certificate chains
+ * (verify_chain, verify with a received certificate: UnionPay's
+ * signPubKeyCert), RSA-OAEP, SM2, SM4 (GB/T 32907) and gw.charset (iconv).
  * Run from the repository root (TEST-ONLY keys in tests/vectors/keys).
  */
 
@@ -384,6 +385,134 @@ test_certificates_verify_and_serial(void **state)
 }
 
 
+/* Runs `tail` after `local leaf = <PEM of tests/vectors/keys/<file>>`. */
+static void
+chain_body(const char *file, const char *tail, char *code, size_t codelen)
+{
+    char path[512], pem[8192];
+    size_t n;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "tests/vectors/keys/%s", file);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    n = fread(pem, 1, sizeof(pem) - 1, f);
+    fclose(f);
+    assert_true(n > 0 && n < sizeof(pem) - 1);
+    pem[n] = '\0';
+    snprintf(code, codelen, "local leaf = [==[%s]==] %s", pem, tail);
+}
+
+
+static void
+chain_expect(const char *file, const char *tail, const char *want)
+{
+    char code[12288];
+
+    chain_body(file, tail, code, sizeof(code));
+    expect_prefix(code, want);
+}
+
+
+static void
+chain_expect_error(const char *file, const char *tail, const char *needle)
+{
+    char code[12288];
+
+    chain_body(file, tail, code, sizeof(code));
+    expect_error(code, needle);
+}
+
+
+#define CHAIN "local ok, e = gw.crypto.verify_chain(leaf, "
+#define SHOW  ") return tostring(ok) .. '|' .. tostring(e)"
+#define ROOT_MIDDLE "'chain_test_root_cert', 'chain_test_middle_cert'"
+
+static void
+test_certificate_chain(void **state)
+{
+    (void) state;
+    /* root -> middle -> leaf, made by tests/vectors/unionpay_acp/gen_chain.py */
+    chain_expect("chain_test_leaf_cert.pem", CHAIN ROOT_MIDDLE SHOW,
+                 "true|041@Z12@\xe4\xb8\xad\xe5\x9b\xbd\xe9\x93\xb6\xe8\x81\x94"
+                 "\xe8\x82\xa1\xe4\xbb\xbd\xe6\x9c\x89\xe9\x99\x90\xe5\x85\xac"
+                 "\xe5\x8f\xb8@00000001");
+    /* another root: the only trust anchor is the configured one */
+    chain_expect("chain_test_leaf_cert.pem",
+                 CHAIN "'chain_test_other_root_cert', 'chain_test_middle_cert'" SHOW,
+                 "false|certificate chain: ");
+    /* the middle is required to reach the root */
+    chain_expect("chain_test_leaf_cert.pem", CHAIN "'chain_test_root_cert'" SHOW,
+                 "false|certificate chain: unable to get local issuer");
+    /* expired (2019..2021) */
+    chain_expect("chain_test_expired_cert.pem", CHAIN ROOT_MIDDLE SHOW,
+                 "false|certificate chain: certificate has expired");
+    /* a self-signed leaf with UnionPay's name */
+    chain_expect("chain_test_selfsigned_cert.pem", CHAIN ROOT_MIDDLE SHOW,
+                 "false|the certificate is self-signed");
+    /* the anchors themselves are no signing certificate */
+    chain_expect("chain_test_root_cert.pem", CHAIN ROOT_MIDDLE SHOW,
+                 "false|the certificate is self-signed");
+    chain_expect("chain_test_middle_cert.pem", CHAIN ROOT_MIDDLE SHOW,
+                 "false|certificate chain: not issued through the configured middle");
+    /* not a certificate */
+    expect("local ok, e = gw.crypto.verify_chain('garbage', " ROOT_MIDDLE SHOW,
+           "false|not a PEM certificate");
+    expect("local ok, e = gw.crypto.verify_chain('-----BEGIN CERTIFICATE-----\\nAAAA\\n"
+           "-----END CERTIFICATE-----\\n', " ROOT_MIDDLE SHOW, "false|not a PEM certificate");
+    /* misconfigured anchors are errors, not "false" */
+    chain_expect_error("chain_test_leaf_cert.pem", CHAIN "'no_such_root'" SHOW, "root:");
+    chain_expect_error("chain_test_leaf_cert.pem", CHAIN "'v13_test_public'" SHOW,
+                       "not a certificate");
+    chain_expect_error("chain_test_leaf_cert.pem",
+                       CHAIN "'chain_test_root_cert', 'no_such_middle'" SHOW, "middle:");
+    /* the sandbox clock decides validity: frozen (fixtures) before the leaf's
+     * notBefore (2020) it is not valid yet; inside 2019..2021 the expired one is */
+    sbx->clock_frozen = 1;
+    sbx->frozen_ms = 1559347200000LL;                       /* 2019-06-01 */
+    chain_expect("chain_test_leaf_cert.pem", CHAIN ROOT_MIDDLE SHOW,
+                 "false|certificate chain: certificate is not yet valid");
+    sbx->frozen_ms = 1590969600000LL;                       /* 2020-06-01 */
+    chain_expect("chain_test_expired_cert.pem", CHAIN ROOT_MIDDLE SHOW, "true|041@Z12@");
+    sbx->clock_frozen = 0;
+
+    /* verify with the received certificate, only through the chain check */
+    chain_expect("chain_test_leaf_cert.pem",
+                 "local s = gw.crypto.sign('chain_test_leaf_private', 'RSA2', 'msg')"
+                 " local k = {cert = leaf, root = 'chain_test_root_cert',"
+                 "            middle = 'chain_test_middle_cert'}"
+                 " return tostring(gw.crypto.verify(k, 'RSA2', 'msg', s))"
+                 " .. tostring(gw.crypto.verify(k, 'RSA2', 'msgx', s))"
+                 " .. tostring(gw.crypto.verify(k, 'RSA2', 'msg', 'AAAA'))",
+                 "truefalsefalse");
+    chain_expect("chain_test_leaf_cert.pem",
+                 "local s = gw.crypto.sign('chain_test_leaf_private', 'RSA2', 'msg')"
+                 " local ok, e = gw.crypto.verify({cert = leaf, root ="
+                 " 'chain_test_other_root_cert', middle = 'chain_test_middle_cert'},"
+                 " 'RSA2', 'msg', s" SHOW, "false|certificate chain: ");
+    chain_expect("chain_test_selfsigned_cert.pem",
+                 "local s = gw.crypto.sign('chain_test_leaf_private', 'RSA2', 'msg')"
+                 " local ok, e = gw.crypto.verify({cert = leaf, root = 'chain_test_root_cert',"
+                 " middle = 'chain_test_middle_cert'}, 'RSA2', 'msg', s" SHOW,
+                 "false|the certificate is self-signed");
+    chain_expect("chain_test_expired_cert.pem",
+                 "local s = gw.crypto.sign('chain_test_leaf_private', 'RSA2', 'msg')"
+                 " local ok, e = gw.crypto.verify({cert = leaf, root = 'chain_test_root_cert',"
+                 " middle = 'chain_test_middle_cert'}, 'RSA2', 'msg', s" SHOW,
+                 "false|certificate chain: certificate has expired");
+    expect("local ok, e = gw.crypto.verify({root = 'chain_test_root_cert'}, 'RSA2', 'm', 'AAAA'"
+           SHOW, "false|no certificate");
+    chain_expect_error("chain_test_leaf_cert.pem",
+                       "return gw.crypto.verify({cert = leaf}, 'RSA2', 'm', 'AAAA')",
+                       "needs root");
+    /* an SM2 signature cannot come from an RSA certificate */
+    chain_expect("chain_test_leaf_cert.pem",
+                 "local ok, e = gw.crypto.verify({cert = leaf, root = 'chain_test_root_cert',"
+                 " middle = 'chain_test_middle_cert'}, 'SM2', 'm', 'AAAA'" SHOW,
+                 "false|received certificate: not an SM2 key");
+}
+
+
 /* Decrypts base64 RSA-OAEP (SHA-1/MGF1-SHA-1) with a keystore private key. */
 static int
 oaep_decrypt(const char *keyname, const char *b64, char *out, size_t *outlen)
@@ -553,6 +682,7 @@ main(void)
         cmocka_unit_test(test_hmac_algorithms_and_encodings),
         cmocka_unit_test(test_sha512_and_digest_encodings),
         cmocka_unit_test(test_certificates_verify_and_serial),
+        cmocka_unit_test(test_certificate_chain),
         cmocka_unit_test(test_rsa_oaep_encrypt),
         cmocka_unit_test(test_sm2_sign_verify),
         cmocka_unit_test(test_sm4_ecb),

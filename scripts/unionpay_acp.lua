@@ -12,20 +12,25 @@
 -- it can leave PROCESSING; signed_responses = true):
 --   signMethod 01: SHA256withRSA over lowercase hex(SHA-256(S)), S = every
 --     received field except `signature` (empty ones included, as
---     SDKUtil.coverMap2String does), sorted, k=v&k=v.  The key is the
---     CONFIGURED UnionPay verify certificate (ctx.config.verify_cert).  The
---     signPubKeyCert sent in the message is only signed over, not trusted:
---     gw.* cannot check a certificate chain held in Lua (packs see keys by
---     name only), so a rotated UnionPay certificate fails closed (PROCESSING)
---     until the keystore is updated.
+--     SDKUtil.coverMap2String does), sorted, k=v&k=v.  The key, as the
+--     official SDK's AcpService.validate (5.1.0) takes it: the message's own
+--     signPubKeyCert, once CertUtil.verifyCertificate's checks hold -- it
+--     chains to UnionPay's root through the middle certificate (config
+--     root_cert / middle_cert, gw.crypto.verify_chain: OpenSSL
+--     X509_verify_cert, validity dates included) and the third '@' part of
+--     its CN is 中国银联股份有限公司 (also "00040000:SIGN" with
+--     validate_cn_name = "false", the SDK's test setting).  A message
+--     certificate that fails any check is NOT verified (no fallback).  With
+--     no root_cert configured, or no signPubKeyCert in the message, the key
+--     is the configured verify_cert.
 --   signMethod 11 / 12: hex(SHA-256|SM3(S & hex(SHA-256|SM3(secureKey)))).
---   A message may use any signMethod whose key is configured (01: verify_cert,
---   11/12: secure_key); both keys are UnionPay's or shared with it only.
+--   A message may use any signMethod whose key is configured (01: root_cert
+--   or verify_cert, 11/12: secure_key); both kinds are UnionPay's or shared
+--   with it only.
 --
 -- Codes extracted (classified by the host against S.codes):
---   pay, front consume : "FORM_READY" once the form credential is built and
---                        UnionPay's cashier page answered (prepay: the
---                        order stays PROCESSING);
+--   pay, front consume : nothing (a local credential built by the template;
+--                        nothing is sent, so nothing is parsed);
 --   pay, back consume / refund / cancel : respCode of the synchronous
 --                        answer ("00" = ACCEPTED only, never final);
 --   query / refund_query: "00:" .. origRespCode when respCode is 00 (the
@@ -72,7 +77,9 @@ end
 
 S.codes = {
   pay = {
-    success = { source = DOC_FRONT, codes = { "FORM_READY" } },
+    -- never produced: the front consume is a local credential (no answer)
+    -- and a back consume's "00" is acceptance only (the list must not be empty)
+    success = { source = DOC_FRONT, codes = { "FINAL" } },
     failure = { source = DOC_CODES, codes = CONSUME_DECLINED },
     processing = { source = DOC_BACK, codes = { "00", table.unpack(IN_DOUBT) } },
     rejected = { source = DOC_CODES, codes = REJECTED },
@@ -162,16 +169,55 @@ function S.parse_kv(text)
   return out
 end
 
-local function sign_method(cfg)
-  local m = cfg.sign_method
-  if m == nil or m == "" then return "01" end
-  return m
+-- CertUtil.verifyCertificate's name check: the third '@'-separated part of
+-- the certificate's CN (getIdentitiesFromCertficate) is UnionPay's name
+-- (SDKConstants.UNIONPAY_CNNAME); ifValidateCNName=false (the SDK's test
+-- setting, here config validate_cn_name = "false") also takes 00040000:SIGN.
+local UNIONPAY_CNNAME = "中国银联股份有限公司"
+local TEST_CNNAME = "00040000:SIGN"
+
+local function unionpay_name(cn, cfg)
+  local parts = {}
+  for part in (cn .. "@"):gmatch("([^@]*)@") do parts[#parts + 1] = part end
+  local who = parts[3]
+  if who == UNIONPAY_CNNAME then return true end
+  return who == TEST_CNNAME and cfg.validate_cn_name == "false"
+end
+
+local function set(v)
+  return type(v) == "string" and v ~= "" and v or nil
+end
+
+-- signMethod 01 with the message's signPubKeyCert (chain + name), or with the
+-- configured verify_cert when there is no root_cert or no signPubKeyCert.
+local function verify_rsa(p, cfg, digest, sig)
+  local cert, root = set(p.signPubKeyCert), set(cfg.root_cert)
+  if cert ~= nil and root ~= nil then
+    local middle = set(cfg.middle_cert)
+    local ok, cn = gw.crypto.verify_chain(cert, root, middle)
+    if not ok then return false, "signPubKeyCert not trusted: " .. tostring(cn) end
+    if not unionpay_name(cn, cfg) then
+      return false, "signPubKeyCert is not UnionPay's (CN " .. cn .. ")"
+    end
+    local good, verr = gw.crypto.verify({ cert = cert, root = root, middle = middle },
+                                        "RSA2", digest, sig)
+    if not good then return false, "signature invalid" .. (verr and (": " .. verr) or "") end
+    return true
+  end
+  if set(cfg.verify_cert) == nil then
+    return false, "signMethod 01 but no config root_cert (with a signPubKeyCert) or verify_cert"
+  end
+  if not gw.crypto.verify(cfg.verify_cert, "RSA2", digest, sig) then
+    return false, "signature invalid"
+  end
+  return true
 end
 
 -- true when p's signature is UnionPay's.  The message names its signMethod;
 -- it is accepted only when the key for it is configured: 01 needs
--- config.verify_cert (UnionPay's certificate), 11 / 12 need config.secure_key
--- (the secret shared with UnionPay).  config.sign_method only says how WE sign.
+-- config.root_cert (+ middle_cert, the message's certificate is checked) or
+-- config.verify_cert, 11 / 12 need config.secure_key (the secret shared with
+-- UnionPay).  config.sign_method only says how WE sign.
 function S.verify(p, ctx)
   local cfg = ctx.config
   local sig = str(p.signature)
@@ -179,13 +225,7 @@ function S.verify(p, ctx)
   local method = p.signMethod
   local s = gw.form.sign_string(p, { exclude = { "signature" }, skip_empty = false })
   if method == "01" then
-    if type(cfg.verify_cert) ~= "string" or cfg.verify_cert == "" then
-      return false, "signMethod 01 but no config verify_cert"
-    end
-    if not gw.crypto.verify(cfg.verify_cert, "RSA2", gw.crypto.sha256(s, "hex"), sig) then
-      return false, "signature invalid"
-    end
-    return true
+    return verify_rsa(p, cfg, gw.crypto.sha256(s, "hex"), sig)
   end
   if method ~= "11" and method ~= "12" then
     return false, "unsupported signMethod " .. tostring(method)
@@ -246,83 +286,17 @@ local function back_answer(resp, order, ctx, want_order_id)
            fields = { channel_trade_no = str(p.queryId), msg = str(p.respMsg) } }, p
 end
 
--- The browser form of a front consume, rebuilt exactly as the template signed
--- it (same fields, same txnTime from created_at_ms, deterministic signature).
--- Mirrors templates/unionpay_acp.lua M.consume_fields (scripts cannot reach
--- the template's module); the fixtures prove both give the same bytes.
-local FRONT = { ["unionpay.web"] = "07", ["unionpay.wap"] = "08" }
-
-local function front_form(order, ctx)
-  local cfg = ctx.config
-  local p = {
-    version = "5.1.0", encoding = "UTF-8", txnType = "01", txnSubType = "01",
-    bizType = "000201", channelType = FRONT[order.method or "unionpay.web"],
-    accessType = (str(cfg.access_type) and cfg.access_type ~= "") and cfg.access_type or "0",
-    merId = cfg.mer_id, orderId = order.out_trade_no,
-    txnTime = gw.time.format(order.created_at_ms, TIME_FMT, TZ_BEIJING),
-    txnAmt = tostring(order.amount), currencyCode = "156", backUrl = order.notify_url,
-  }
-  if math.type(order.expire_seconds) == "integer" and order.expire_seconds > 0 then
-    p.payTimeout = gw.time.format(order.created_at_ms + order.expire_seconds * 1000,
-                                  TIME_FMT, TZ_BEIJING)
-  end
-  local extra = type(order.extra) == "table" and order.extra or {}
-  local front = extra.return_url or cfg.front_url
-  if type(front) == "string" and front ~= "" then p.frontUrl = front end
-  local method = sign_method(cfg)
-  p.signMethod = method
-  if method == "01" then
-    local cert_id = cfg.cert_id
-    if cert_id == nil or cert_id == "" then cert_id = gw.crypto.cert_serial(cfg.sign_cert, "dec") end
-    p.certId = cert_id
-    local s = gw.form.sign_string(p, { exclude = { "signature" }, skip_empty = true })
-    p.signature = gw.crypto.sign(cfg.sign_key, "RSA2", gw.crypto.sha256(s, "hex"))
-  else
-    local s = gw.form.sign_string(p, { exclude = { "signature" }, skip_empty = true })
-    local key = gw.secret(cfg.secure_key)
-    if method == "11" then
-      p.signature = gw.crypto.sha256(s .. "&" .. gw.crypto.sha256(key, "hex"), "hex")
-    else
-      p.signature = gw.crypto.sm3(s .. "&" .. gw.crypto.sm3(key, "hex"), "hex")
-    end
-  end
-  return p
-end
+-- front consume methods: a local credential, never sent (templates/)
+local FRONT = { ["unionpay.web"] = true, ["unionpay.wap"] = true }
 
 S.parse = {}
 
 function S.parse.pay(resp, order, ctx)
-  if FRONT[order.method or "unionpay.web"] ~= nil then
-    -- frontTransReq.do answers the cashier page (HTML) to a good form; an
-    -- error comes back as k=v text with a respCode
-    if resp.status ~= 200 then
-      return not_verified(nil, "HTTP status " .. tostring(resp.status))
-    end
-    local body = resp.body or ""
-    if body:find("respCode=", 1, true) and not body:find("<", 1, true) then
-      local p = S.parse_kv(body)
-      local code = p and str(p.respCode)
-      local ok, verr = false, "not k=v text"
-      if p ~= nil then ok, verr = S.verify(p, ctx) end
-      if not ok then return not_verified(code, "response signature invalid: " .. verr) end
-      return { code = code, verified = true, fields = { msg = str(p.respMsg) } }
-    end
-    if not body:find("<[Hh][Tt][Mm][Ll]") and not body:find("<[Ff][Oo][Rr][Mm]") then
-      return not_verified(nil, "frontTransReq answer is neither the cashier page nor k=v")
-    end
-    local fields = front_form(order, ctx)
-    return {
-      code = "FORM_READY",
-      -- nothing to verify: the cashier page is unsigned, the credential is ours
-      verified = true,
-      fields = {
-        credential = {
-          type = "form", method = "POST", charset = "UTF-8",
-          action = ctx.endpoint:gsub("/+$", "") .. ctx.manifest.paths.front,
-          fields = fields,
-        },
-      },
-    }
+  if FRONT[order.method or "unionpay.web"] then
+    -- never reached: the template builds the front form as a local
+    -- credential and the host sends nothing.  Whatever came back is no
+    -- answer of ours.
+    return not_verified(nil, "front consume is a local credential; no answer expected")
   end
   local r, p = back_answer(resp, order, ctx, order.out_trade_no)
   if p ~= nil and p.txnAmt ~= nil and amount_of(p.txnAmt) ~= order.amount then

@@ -14,8 +14,9 @@
 -- AcpService.sign / SDKUtil.signBySecureKey; vectors V13c / V14 of
 -- ../shared/reference/channel-vectors.md (reproduced by the fixtures).
 --
--- Operations: pay (front consume: frontTransReq.do, a browser auto-submit form;
--- back consume: backTransReq.do txnType 01), query (queryTrans.do txnType 00),
+-- Operations: pay (front consume: a LOCAL credential -- the signed form the
+-- buyer's browser auto-submits to frontTransReq.do, never POSTed by us; back
+-- consume: backTransReq.do txnType 01), query (queryTrans.do txnType 00),
 -- refund (backTransReq.do txnType 04), refund_query (queryTrans.do on the
 -- refund), cancel (backTransReq.do txnType 31, consume void, same day).
 --
@@ -27,8 +28,12 @@
 -- sign_method ("01" default | "11" | "12"), sign_key (key name, 01),
 -- sign_cert (key name of the merchant signing certificate, 01; certId comes
 -- from gw.crypto.cert_serial) or cert_id (the decimal certId, overrides),
--- verify_cert (key name of UnionPay's verify certificate, 01), secure_key
--- (secret name, 11/12), optional front_url, access_type ("0"), endpoint.
+-- verify_cert (key name of UnionPay's verify certificate, 01: the fallback),
+-- root_cert + middle_cert (key names of UnionPay's root and middle
+-- certificates: the signPubKeyCert of a message is checked against them and
+-- then used, scripts/unionpay_acp.lua), validate_cn_name ("false" also accepts
+-- the test environment's 00040000:SIGN name), secure_key (secret name,
+-- 11/12), optional front_url, access_type ("0"), endpoint.
 
 local M = {}
 
@@ -184,8 +189,7 @@ local function post(ctx, which, p)
   }
 end
 
--- The signed consume fields of an order (front or back).  Also used by the
--- script to hand the browser form out as the pay credential: the same order
+-- The signed consume fields of an order (front or back): the same order
 -- always gives the same fields (txnTime from created_at_ms, RSA/SHA
 -- signatures deterministic).
 function M.consume_fields(order, cfg)
@@ -227,13 +231,19 @@ end
 
 M.build = {}
 
--- pay: front consume posts the signed form to frontTransReq.do (the host
--- always sends; UnionPay answers the cashier page, and the script hands the
--- same signed fields to the caller as an auto-submit form credential); back
--- consume is a server call whose "00" only means accepted.
+-- pay: front consume (unionpay.web / unionpay.wap) is a local credential:
+-- the signed form the BUYER's browser auto-submits to frontTransReq.do
+-- (ACP 5.1.0 前台交易: the merchant page posts it, the merchant server never
+-- does; the official demo's Form_6_2_FrontConsume builds it with
+-- AcpService.createAutoFormHtml).  Nothing is sent, the voucher is READY with
+-- it and queries follow.  Back consume is a server call whose "00" only
+-- means accepted.
 function M.build.pay(order, ctx)
   local p, how = M.consume_fields(order, ctx.config)
-  return post(ctx, how.front and "front" or "back", p)
+  if how.front then
+    return { credential = { type = "form_post", url = url(ctx, "front"), fields = p } }
+  end
+  return post(ctx, "back", p)
 end
 
 -- query: the consume by its orderId + txnTime

@@ -4,8 +4,12 @@
 // implementation of ACP 5.1.0 (tests/sim/lib/channels/unionpay_acp/sign.js), never by paygw.
 // TEST-ONLY keys: templates/unionpay_acp.fixtures/keys/ (merchant = the V13 key, its
 // certificate has serial 69629715588 = V13c's certId; fixture_upop_verify.pem = the
-// "UnionPay" certificate of ./platform_private.pem; fixture_secure.secret = V14's 88888888).
-// Run from the repository root:  node tests/vectors/unionpay_acp/gen_fixtures.js
+// "UnionPay" certificate of ./platform_private.pem, issued by fixture_up_middle.pem under
+// fixture_up_root.pem; fixture_secure.secret = V14's 88888888). The chain and the
+// impostor certificates (./other_cert.pem: another root; ./notup_cert.pem: not UnionPay's
+// name) come from ./gen_chain.py.
+// Run from the repository root:  python3 tests/vectors/unionpay_acp/gen_chain.py (only to
+// renew the certificates), then node tests/vectors/unionpay_acp/gen_fixtures.js
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -20,6 +24,9 @@ const upKey = crypto.createPrivateKey(fs.readFileSync(path.join(__dirname, 'plat
 const upCert = fs.readFileSync(path.join(KEYS, 'fixture_upop_verify.pem'), 'utf8');
 const forgedKey = crypto.createPrivateKey(fs.readFileSync(path.join(ROOT, 'tests', 'vectors', 'keys', 'alipay_fixture_platform_private.pem')));
 const upCertId = acp.certIdOf(upCert);
+const otherKey = crypto.createPrivateKey(fs.readFileSync(path.join(__dirname, 'other_private.pem')));
+const otherCert = fs.readFileSync(path.join(__dirname, 'other_cert.pem'), 'utf8');
+const notUpCert = fs.readFileSync(path.join(__dirname, 'notup_cert.pem'), 'utf8');
 const SECURE = '88888888';
 
 const ENDPOINT = 'https://gateway.95516.com';
@@ -27,7 +34,8 @@ const MER = '777290058110048';
 const CREATED = 1704081600000; // 2024-01-01 12:00:00 +08:00
 const config = {
   mer_id: MER, sign_method: '01', sign_key: 'fixture_mer_sign', sign_cert: 'fixture_mer_sign_cert',
-  verify_cert: 'fixture_upop_verify', secure_key: 'fixture_secure', endpoint: ENDPOINT,
+  verify_cert: 'fixture_upop_verify', root_cert: 'fixture_up_root', middle_cert: 'fixture_up_middle',
+  secure_key: 'fixture_secure', endpoint: ENDPOINT,
 };
 
 // gw.form.encode: keys in byte order, RFC 3986 unreserved kept, everything else %XX
@@ -68,9 +76,15 @@ function answer(fields, signer = upSigner) {
 function answerSecure(fields, method) {
   return acp.answerText(acp.sign(fields, { method, secureKey: SECURE }, { skipEmpty: false }).fields);
 }
-function notify(fields, signer = upSigner) {
-  return notifyEncode(acp.sign({ ...fields, signPubKeyCert: upCert }, signer, { skipEmpty: false }).fields);
+function notify(fields, signer = upSigner, cert = upCert) {
+  const f = cert ? { ...fields, signPubKeyCert: cert } : fields;
+  return notifyEncode(acp.sign(f, signer, { skipEmpty: false }).fields);
 }
+// an answer without signPubKeyCert: verified with the configured verify_cert
+function answerNoCert(fields) {
+  return acp.answerText(acp.sign(defined(fields), upSigner, { skipEmpty: false }).fields);
+}
+const otherSigner = { method: '01', key: otherKey, certId: acp.certIdOf(otherCert) };
 
 const consumeV13c = request({
   ...common('01', '01', '000201', '07'), orderId: 'T20240101001', txnTime: '20240101120000',
@@ -115,25 +129,32 @@ const consumeNotify = (code, extra = {}) => base('01', {
   ...extra,
 });
 
+const wapV13c = request({
+  ...common('01', '01', '000201', '08'), orderId: 'T20240101001', txnTime: '20240101120000',
+  txnAmt: '1000', currencyCode: '156', backUrl: 'http://127.0.0.1:8080/notify', frontUrl: 'https://shop.example/return',
+});
+
 const cases = [];
 const build = (name, op, ord, expect) => cases.push({ name, kind: 'build', op, order: ord, expect: { method: 'POST', content_type: 'application/x-www-form-urlencoded;charset=UTF-8', ...expect } });
+const local = (name, ord, expect) => cases.push({ name, kind: 'build', op: 'pay', order: ord, expect });
 const parse = (name, op, ord, status, response, expect) => cases.push({ name, kind: 'parse', op, order: ord, status, response, expect });
 const note = (name, body, expect) => cases.push({ name, kind: 'notify', content_type: 'application/x-www-form-urlencoded;charset=UTF-8', body, expect });
 
-build('front consume form = vector V13c (certId from the certificate serial)', 'pay', order, { url: `${ENDPOINT}/gateway/api/frontTransReq.do`, body: formEncode(consumeV13c) });
+local('front consume: a local form_post credential, nothing sent; its fields = vector V13c (certId from the certificate serial)', order, {
+  credential: { type: 'form_post', url: `${ENDPOINT}/gateway/api/frontTransReq.do`, fields: consumeV13c },
+  body_contains: ['"type":"form_post"', '"channelType":"07"', '"certId":"69629715588"'],
+});
+local('wap front consume (channelType 08, frontUrl from extra.return_url)', { ...order, method: 'unionpay.wap', extra: { return_url: 'https://shop.example/return' } }, {
+  credential: { type: 'form_post', url: `${ENDPOINT}/gateway/api/frontTransReq.do`, fields: wapV13c },
+  body_contains: ['"channelType":"08"'],
+});
 build('back consume with a token', 'pay', backOrder, { url: `${ENDPOINT}/gateway/api/backTransReq.do`, body_contains: ['bizType=000301', 'txnType=01', 'tokenPayData=%7Btoken%3D', 'signMethod=01', 'certId=69629715588'] });
 build('queryTrans by orderId + txnTime of the consume', 'query', order, { url: `${ENDPOINT}/gateway/api/queryTrans.do`, body: formEncode(queryReq) });
 build('refund (backTrans txnType 04)', 'refund', refundOrder, { url: `${ENDPOINT}/gateway/api/backTransReq.do`, body: formEncode(refundReq) });
 build('refund query by the refund queryId', 'refund_query', refundQueryOrder, { url: `${ENDPOINT}/gateway/api/queryTrans.do`, body: formEncode(refundQueryReq) });
 build('consume void (txnType 31)', 'cancel', paidOrder, { url: `${ENDPOINT}/gateway/api/backTransReq.do`, body: formEncode(cancelReq) });
 
-const cashier = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"/></head><body onload="document.forms[0].submit()"><form action="https://cashier.95516.com/b2c/index.action" method="post"><input type="hidden" name="transNumber" value="672401011200000012345"/></form></body></html>';
-parse('front consume: cashier page -> the signed form credential', 'pay', order, 200, cashier, {
-  class: 'SUCCESS', code: 'FORM_READY', error: '',
-  fields: { credential: { type: 'form', method: 'POST', charset: 'UTF-8', action: `${ENDPOINT}/gateway/api/frontTransReq.do`, fields: consumeV13c } },
-});
-parse('front consume: HTTP 502', 'pay', order, 502, '<html>Bad Gateway</html>', { class: 'PROCESSING', error: 'HTTP status 502' });
-parse('front consume: garbage', 'pay', order, 200, 'xx garbage', { class: 'PROCESSING', error: 'neither' });
+parse('front consume: no answer is ever expected (nothing is sent)', 'pay', order, 200, '<html><form action="https://cashier.95516.com/b2c/index.action"></form></html>', { class: 'PROCESSING', error: 'local credential' });
 parse('back consume 00 = accepted only', 'pay', backOrder, 200, answer(backAns('00', 'success')), { class: 'PROCESSING', code: '00', error: '' });
 parse('back consume declined by the issuer (64 insufficient balance)', 'pay', backOrder, 200, answer(backAns('64', 'balance')), { class: 'FAILED', code: '64', error: '' });
 parse('back consume duplicate (12) stays processing', 'pay', backOrder, 200, answer(backAns('12', 'dup')), { class: 'PROCESSING', code: '12' });
@@ -154,6 +175,8 @@ parse('query paid amount differs', 'query', order, 200, answer(queryAns('00', { 
 parse('query paid without txnAmt', 'query', order, 200, answer(queryAns('00', { txnAmt: undefined })), { class: 'PROCESSING', error: 'paid amount differs' });
 parse('query for another order', 'query', order, 200, answer(queryAns('00', { orderId: 'T20240101999' })), { class: 'PROCESSING', error: 'orderId in the answer differs' });
 parse('query bad signature', 'query', order, 200, answer(queryAns('00'), forgedSigner), { class: 'PROCESSING', error: 'response signature invalid' });
+parse('query without signPubKeyCert: verified with the configured verify_cert', 'query', order, 200, answerNoCert(queryAns('00')), { class: 'SUCCESS', code: '00:00', error: '' });
+parse('query signed by a UnionPay-named certificate of another root', 'query', order, 200, acp.answerText(acp.sign({ ...queryAns('00'), signPubKeyCert: otherCert }, otherSigner, { skipEmpty: false }).fields), { class: 'PROCESSING', error: 'signPubKeyCert not trusted' });
 parse('query 11 signed with a wrong secure key', 'query', order, 200, acp.answerText(acp.sign(queryAns('00'), { method: '11', secureKey: '12345678' }, { skipEmpty: false }).fields), { class: 'PROCESSING', error: 'response signature invalid' });
 parse('query HTTP 503', 'query', order, 503, 'busy', { class: 'PROCESSING', error: 'HTTP status 503' });
 parse('query garbage', 'query', order, 200, '\u0000garbage', { class: 'PROCESSING', error: 'not k=v' });
@@ -179,6 +202,10 @@ note('refund notify', notify(base('04', { orderId: 'R20240101001', txnTime: '202
 const forgedBody = notify(consumeNotify('00')).replace('txnAmt=1000', 'txnAmt=1');
 note('forged notify (amount changed after signing)', forgedBody, { verified: false, class: 'PROCESSING', ack_status: 400, ack_body: 'fail' });
 note('notify signed by another key', notify(consumeNotify('00'), forgedSigner), { verified: false, ack_status: 400 });
+note('notify whose signPubKeyCert chains to another root (forged)', notify(consumeNotify('00'), otherSigner, otherCert), { verified: false, class: 'PROCESSING', ack_status: 400 });
+note('notify whose certificate chains but is not UnionPay\'s name', notify(consumeNotify('00'), upSigner, notUpCert), { verified: false, ack_status: 400 });
+note('notify with UnionPay\'s certificate but another key\'s signature', notify(consumeNotify('00'), otherSigner), { verified: false, ack_status: 400 });
+note('notify without signPubKeyCert: the configured verify_cert', notify(consumeNotify('00'), upSigner, null), { verified: true, class: 'SUCCESS', code: '00' });
 note('notify for another merId', notify(consumeNotify('00', { merId: '777290058110099' })), { verified: false, ack_status: 400 });
 note('unsigned notify', notifyEncode(consumeNotify('00')), { verified: false, ack_status: 400 });
 // V14: the vector's exact fields and signatures, received as messages (no respCode -> PROCESSING)

@@ -44,6 +44,8 @@ test.before(async () => {
     mer: crypto.createPrivateKey(fs.readFileSync(path.join(d, 'merchant_private.pem'))),
     merCertId: BigInt(`0x${new crypto.X509Certificate(fs.readFileSync(path.join(d, 'merchant_cert.pem'))).serialNumber}`).toString(),
     upCert: fs.readFileSync(path.join(d, 'platform_cert.pem'), 'utf8'),
+    root: new crypto.X509Certificate(fs.readFileSync(path.join(d, 'root_cert.pem'))),
+    middle: new crypto.X509Certificate(fs.readFileSync(path.join(d, 'middle_cert.pem'))),
     secure: fs.readFileSync(path.join(d, 'secure_key.txt'), 'utf8').trim(),
   };
 });
@@ -64,10 +66,19 @@ async function post(p, body) {
   return { status: r.status, text: await r.text() };
 }
 
+// signPubKeyCert chains root -> middle -> leaf (node:crypto's X509Certificate, not the sim's
+// code) and names UnionPay as the official SDK's CertUtil.verifyCertificate wants
+function chained(pem) {
+  const c = new crypto.X509Certificate(pem);
+  return c.checkIssued(keys.middle) && c.verify(keys.middle.publicKey) && keys.middle.checkIssued(keys.root)
+    && keys.middle.verify(keys.root.publicKey) && keys.root.verify(keys.root.publicKey) && keys.middle.ca && !c.ca;
+}
+
 function checkAnswer(text) {
   const a = acp.parseAnswer(text);
   const pub = new crypto.X509Certificate(a.signPubKeyCert).publicKey;
-  assert.equal(new crypto.X509Certificate(a.signPubKeyCert).verify(pub), true);
+  assert.equal(chained(a.signPubKeyCert), true, 'signPubKeyCert chains to the sim root');
+  assert.equal(new crypto.X509Certificate(a.signPubKeyCert).subject.split('CN=')[1].split('@')[2], '中国银联股份有限公司');
   assert.equal(new crypto.X509Certificate(keys.upCert).fingerprint256, new crypto.X509Certificate(a.signPubKeyCert).fingerprint256);
   assert.equal(acp.verify(a, { publicKey: pub }).ok, true, 'answer signature');
   return a;
@@ -95,9 +106,22 @@ test('back consume, query before and after payment, notify', async () => {
   assert.equal(acp.verify(forged, { publicKey: new crypto.X509Certificate(keys.upCert).publicKey }).ok, false);
 });
 
-test('front consume answers the cashier page; 34 for an unpaid front order', async () => {
+test('notify signed by a UnionPay-named certificate of another root: consistent, but unchained', async () => {
+  await post('backTransReq.do', handSigned(consume('S20240101004')));
+  const n = await kit.notify('S20240101004', 'valid', { signer: 'other_root' });
+  assert.equal(n.json.status, 200);
+  const got = Object.fromEntries(new URLSearchParams(rx.received[rx.received.length - 1].raw.toString()));
+  assert.equal(acp.verify(got, { publicKey: new crypto.X509Certificate(got.signPubKeyCert).publicKey }).ok, true);
+  assert.equal(chained(got.signPubKeyCert), false);
+});
+
+test('front consume: the browser-posted form gets the cashier page; 34 until paid, then 00', async () => {
   const r = await post('frontTransReq.do', handSigned({ ...V_FIELDS, orderId: 'F20240101001', backUrl: rx.url('/n') }));
   assert.match(r.text, /<html>.*<form/);
+  const q = { version: '5.1.0', encoding: 'UTF-8', txnType: '00', txnSubType: '00', bizType: '000000', accessType: '0', merId: '777290058110048', orderId: 'F20240101001', txnTime: '20240101120000' };
+  assert.equal(checkAnswer((await post('queryTrans.do', handSigned(q))).text).respCode, '34');
+  await kit.pay('F20240101001');
+  assert.equal(checkAnswer((await post('queryTrans.do', handSigned(q))).text).origRespCode, '00');
 });
 
 test('a request signed with another key is refused with an unsigned 11 and counted', async () => {

@@ -1,6 +1,9 @@
 'use strict';
 // China UnionPay online gateway (ACP 5.1.0, 全渠道) channel plugin:
-//   POST /unionpay_acp/gateway/api/frontTransReq.do   front consume (answers the cashier page)
+//   POST /unionpay_acp/gateway/api/frontTransReq.do   front consume: the form the BUYER's browser
+//                                                     auto-submits (paygw builds it as a local
+//                                                     credential and never posts it); answers
+//                                                     the cashier page
 //   POST /unionpay_acp/gateway/api/backTransReq.do    back consume (txnType 01), refund (04),
 //                                                     consume void (31)
 //   POST /unionpay_acp/gateway/api/queryTrans.do      queryTrans (txnType 00) of a consume or
@@ -9,8 +12,9 @@
 // No official UnionPay npm SDK exists: requests are verified and answers signed with the
 // published algorithm written independently in ./unionpay_acp/sign.js (node:crypto, and
 // sm-crypto's sm3 for signMethod 12), checked against vectors V13c / V14. Answers are
-// `k=v&…` text (not url-encoded), signMethod 01 with signPubKeyCert, or 11/12 when the
-// request used 11/12. Keys: see ./unionpay_acp/keys.js. Options: mer_id (refuse others).
+// `k=v&…` text (not url-encoded), signMethod 01 with signPubKeyCert (issued by the sim's
+// middle CA under its root CA, as ACP 5.1.0 sends it), or 11/12 when the request used 11/12.
+// Keys: see ./unionpay_acp/keys.js. Options: mer_id (refuse others).
 
 const crypto = require('node:crypto');
 const acp = require('./unionpay_acp/sign');
@@ -36,11 +40,15 @@ function setup({ keysDir, options, orders }) {
 
   const upSigner = { method: '01', key: keys.platformKey, certId: keys.platformCertId };
   const forgedSigner = { method: '01', key: keys.forgedKey, certId: keys.platformCertId };
+  // an impostor with a UnionPay-named certificate of ANOTHER root: its signature matches its
+  // own signPubKeyCert, only the chain is wrong
+  const otherRootSigner = { method: '01', key: keys.otherKey, certId: keys.otherCertId };
   // sign an answer like UnionPay: with the request's signMethod (11/12: the secure key)
-  function signFields(fields, method, forged) {
+  function signFields(fields, method, forged, signer) {
     if (method === '11' || method === '12') {
       return acp.sign(fields, { method, secureKey: forged ? `${keys.secureKey}x` : keys.secureKey }, { skipEmpty: false }).fields;
     }
+    if (signer === 'other_root') return acp.sign({ ...fields, signPubKeyCert: keys.otherCert }, otherRootSigner, { skipEmpty: false }).fields;
     const signed = acp.sign({ ...fields, signPubKeyCert: keys.platformCert }, forged ? forgedSigner : upSigner, { skipEmpty: false }).fields;
     if (!forged && !acp.verify(signed, { publicKey: crypto.createPublicKey(keys.platformKey) }).ok) throw new Error('unionpay_acp: own answer does not verify');
     return signed;
@@ -176,6 +184,8 @@ function setup({ keysDir, options, orders }) {
     // set_state:false); forged: signed with a key UnionPay never had; contrary: the opposite
     // outcome (61 declined if paid, else 00), genuinely signed. body.refund: the notify of that
     // refund (orderId) instead of the consume. body.resp_code overrides the code.
+    // body.signer 'other_root': signed (consistently) by a UnionPay-named certificate that
+    // chains to another root -- a forgery only the chain check catches.
     notification(o, kind, body) {
       let t = o;
       if (body.refund) {
@@ -191,7 +201,8 @@ function setup({ keysDir, options, orders }) {
         if (v === null) delete fields[k];
         else fields[k] = String(v);
       }
-      const signed = signFields(fields, body.sign_method || '01', kind === 'forged');
+      if (body.signer !== undefined && body.signer !== 'other_root') throw new ControlError(400, `bad signer ${body.signer}`);
+      const signed = signFields(fields, body.sign_method || '01', kind === 'forged', body.signer);
       code = signed.respCode;
       return {
         headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8' },

@@ -6,6 +6,10 @@
 // 5xx, garbage, bad answer signature, delay beyond the timeout and a dropped connection;
 // pay in progress then success by query; notifies valid / forged / duplicate / contrary;
 // signMethods 11 and 12; the sim refuses requests signed with the wrong key or secureKey.
+// Front consume is a local credential: its signature is checked independently (the sim's
+// published-algorithm sign.js / sm-crypto), then "the browser" posts it to the sim.
+// signMethod 01 answers/notifies are verified with their signPubKeyCert once it chains to
+// the sim's root + middle (root_cert / middle_cert); one chaining to another root is forged.
 // Run: node --test tests/packs/unionpay_acp.test.js   (PAYGWCTL=/path overrides build/paygwctl)
 
 const test = require('node:test');
@@ -14,11 +18,15 @@ const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const kit = require('./lib');
+const { sm3 } = require('../sim/node_modules/sm-crypto');
 const { loadKeys } = require('../sim/lib/channels/unionpay_acp/keys');
+const acp = require('../sim/lib/channels/unionpay_acp/sign');
 
 const MER = '777290058110048';
 const SHORT = 800;
 let k;
+let merchantCert;
+let secureKey;
 
 test.before(async () => {
   k = await kit.start({
@@ -29,12 +37,18 @@ test.before(async () => {
       cp('merchant_private.pem', 'up_sign.pem');
       cp('merchant_cert.pem', 'up_sign_cert.pem');
       cp('platform_cert.pem', 'up_verify.pem');
+      cp('root_cert.pem', 'up_root.pem');
+      cp('middle_cert.pem', 'up_middle.pem');
+      cp('other_cert.pem', 'up_other_verify.pem');       // an impostor as verify_cert
+      cp('other_root_cert.pem', 'up_other_root.pem');
+      merchantCert = fs.readFileSync(path.join(simDir, 'merchant_cert.pem'), 'utf8');
+      secureKey = fs.readFileSync(path.join(simDir, 'secure_key.txt'), 'utf8').trim();
       fs.writeFileSync(path.join(keystore, 'up_secure.secret'), fs.readFileSync(path.join(simDir, 'secure_key.txt'), 'utf8').trim());
       fs.writeFileSync(path.join(keystore, 'up_wrong_secure.secret'), 'not-the-secure-key');
       const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
       fs.writeFileSync(path.join(keystore, 'up_wrong.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
     },
-    params: { mer_id: MER, sign_key: 'up_sign', sign_cert: 'up_sign_cert', verify_cert: 'up_verify', secure_key: 'up_secure' },
+    params: { mer_id: MER, sign_key: 'up_sign', sign_cert: 'up_sign_cert', verify_cert: 'up_verify', root_cert: 'up_root', middle_cert: 'up_middle', secure_key: 'up_secure' },
   });
 });
 test.after(async () => { if (k) await k.stop(); });
@@ -80,18 +94,122 @@ test('fixtures pass under paygwctl channel test', async () => {
   assert.equal(r.code, 0, r.stderr);
 });
 
-test('front consume: the sim accepts our signed form, the credential is that form', async () => {
-  const o = order({ method: 'unionpay.web', extra: { return_url: 'https://shop.example/return' } });
-  const r = await run('pay', o);
-  assert.equal(r.class, 'SUCCESS', JSON.stringify(r));
-  assert.equal(r.code, 'FORM_READY');
-  const c = r.fields.credential;
-  assert.equal(c.type, 'form');
-  assert.match(c.action, /\/gateway\/api\/frontTransReq\.do$/);
-  const req = await lastRequest(o.out_trade_no);
-  assert.equal(req.sign_ok, true, req.sign_string);
-  assert.deepEqual(c.fields, req.params, 'the credential carries exactly the fields the sim verified');
-  assert.equal(c.fields.frontUrl, 'https://shop.example/return');
+// "The browser": auto-submits the credential's form to its url (the sim's frontTransReq.do)
+async function browserPost(c) {
+  const r = await fetch(c.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(c.fields).toString() });
+  return { status: r.status, text: await r.text() };
+}
+
+// independent check of a front form's signature: the sim's published-algorithm sign.js for
+// 01 (SHA256withRSA over hex SHA-256, merchant certificate) and a hand-written 11 / 12
+// (node:crypto SHA-256, sm-crypto SM3) -- never paygw's code
+function independentlyVerified(f) {
+  const s = Object.keys(f).filter((x) => x !== 'signature').sort().map((x) => `${x}=${f[x]}`).join('&');
+  if (f.signMethod === '11') {
+    const h = (t) => crypto.createHash('sha256').update(t).digest('hex');
+    return f.signature === h(`${s}&${h(secureKey)}`);
+  }
+  if (f.signMethod === '12') return f.signature === sm3(`${s}&${sm3(secureKey)}`);
+  return f.certId === acp.certIdOf(merchantCert) && acp.verify(f, { publicKey: crypto.createPublicKey(merchantCert) }).ok;
+}
+
+for (const [method, ch] of [['unionpay.web', '07'], ['unionpay.wap', '08']]) {
+  test(`front consume ${method}: a local form_post credential, nothing sent; the browser's post reaches the sim, a query finds it`, async () => {
+    const o = order({ method, extra: { return_url: 'https://shop.example/return' } });
+    const r = await run('pay', o);
+    assert.equal(r.sent, 'LOCAL', JSON.stringify(r));
+    assert.equal(r.class, 'SUCCESS');
+    assert.equal((await k.simGet('/_sim/requests', { out_trade_no: o.out_trade_no })).json.requests.length, 0, 'nothing was sent');
+    const c = r.fields.credential;
+    assert.equal(c.type, 'form_post');
+    assert.equal(c.url, `${k.simBase}/unionpay_acp/gateway/api/frontTransReq.do`);
+    assert.equal(c.fields.channelType, ch);
+    assert.equal(c.fields.frontUrl, 'https://shop.example/return');
+    assert.equal(c.fields.txnAmt, '1000');
+    assert.equal(independentlyVerified(c.fields), true, 'the credential verifies independently');
+    assert.equal(independentlyVerified({ ...c.fields, txnAmt: '1' }), false);
+    const b = await browserPost(c);
+    assert.equal(b.status, 200, b.text);
+    assert.match(b.text, /<form/);
+    const req = await lastRequest(o.out_trade_no);
+    assert.equal(req.sign_ok, true, req.sign_string);
+    assert.deepEqual(req.params, c.fields, 'the sim verified exactly the credential');
+    const q1 = await run('query', o);
+    assert.equal(q1.class, 'NOT_FOUND', JSON.stringify(q1)); // unpaid front order: 34, never FAILED
+    await k.sim('/_sim/pay', { out_trade_no: o.out_trade_no });
+    const q2 = await run('query', o);
+    assert.equal(q2.class, 'SUCCESS', JSON.stringify(q2));
+    assert.equal(q2.fields.amount, 1000);
+  });
+}
+
+for (const m of ['11', '12']) {
+  test(`front consume credential with signMethod ${m}: independently verified, accepted by the sim`, async () => {
+    k.setParams({ sign_method: m });
+    try {
+      const o = order({ method: 'unionpay.web' });
+      const r = await run('pay', o);
+      assert.equal(r.sent, 'LOCAL');
+      assert.equal(r.fields.credential.fields.signMethod, m);
+      assert.equal(independentlyVerified(r.fields.credential.fields), true);
+      assert.equal((await browserPost(r.fields.credential)).status, 200);
+      assert.equal((await lastRequest(o.out_trade_no)).sign_ok, true);
+    } finally {
+      k.setParams({});
+    }
+  });
+}
+
+test('the sim refuses a front form signed with the wrong key', async () => {
+  k.setParams({ sign_key: 'up_wrong' });
+  try {
+    const o = order({ method: 'unionpay.web' });
+    const r = await run('pay', o);
+    assert.equal(independentlyVerified(r.fields.credential.fields), false);
+    const b = await browserPost(r.fields.credential);
+    assert.match(b.text, /respCode=11/);
+    assert.equal((await lastRequest(o.out_trade_no)).sign_ok, false);
+  } finally {
+    k.setParams({});
+  }
+});
+
+test('certificate chain: answers verify with their signPubKeyCert even when verify_cert is wrong', async () => {
+  k.setParams({ verify_cert: 'up_other_verify' });
+  try {
+    const o = await paidOrder();
+    const q = await run('query', o);
+    assert.equal(q.class, 'SUCCESS', JSON.stringify(q));
+  } finally {
+    k.setParams({});
+  }
+});
+
+test('certificate chain: another configured root -> answers and notifies not verified', async () => {
+  const o = await paidOrder();
+  k.setParams({ root_cert: 'up_other_root' });
+  try {
+    const q = await run('query', o);
+    assert.equal(q.class, 'PROCESSING', JSON.stringify(q));
+    assert.match(q.error, /signPubKeyCert not trusted/);
+    await k.simNotify({ out_trade_no: o.out_trade_no, kind: 'valid' });
+    const v = await k.verifyLastNotify();
+    assert.equal(v.verified, false, JSON.stringify(v));
+    assert.equal(v.class, 'PROCESSING');
+  } finally {
+    k.setParams({});
+  }
+});
+
+test('notify whose signPubKeyCert chains to another root -> forged (not verified)', async () => {
+  const o = await paidOrder();
+  const n = await k.simNotify({ out_trade_no: o.out_trade_no, kind: 'valid', signer: 'other_root' });
+  assert.equal(n.status, 200, n.text);
+  const v = await k.verifyLastNotify();
+  assert.equal(v.verified, false, JSON.stringify(v));
+  assert.equal(v.class, 'PROCESSING');
+  assert.match(v.error || '', /signPubKeyCert not trusted/);
+  assert.equal(v.ack.status, 400);
 });
 
 const TRANSPORT = (extra) => [

@@ -101,6 +101,11 @@ test('refund: accepted, refund_query settles it SUCCESS, signed answers and a si
   assert.equal((await simRequests('wechatpay_v2', no)).filter(isOp('refund')).length, 1);
   const list = await waitFor('refund.succeeded delivered', () => stack.callerNotifications(pay),
     (l) => l.some((n) => JSON.parse(n.body).type === 'refund.succeeded' && n.answered === 200), { timeoutMs: 20000, intervalMs: 200 });
+  // the admin trace of the payment shows its refund and the transitions
+  const tr = await stack.adminOrder(pay);
+  const rf = tr.refunds.find((x) => x.out_refund_no === no);
+  assert.equal(rf.status, 'SUCCESS');
+  assert.deepEqual(JSON.parse(rf.transitions).map((t) => t.to), ['ACCEPTED', 'PROCESSING', 'SUCCESS']);
   const n = list.find((x) => JSON.parse(x.body).type === 'refund.succeeded');
   assertNotificationSigned(stack.apps.A1.secret, n);
   const ev = JSON.parse(n.body);

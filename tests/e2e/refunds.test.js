@@ -182,6 +182,26 @@ test('refunds of an unknown or unpaid payment are refused; bad bodies 400', { ti
   assertError(await stack.api('GET', '/v1/refunds/NOSUCHREFUND'), 404, 'NOT_FOUND');
 });
 
+test('a verified refund notify settles the refund; a contrary one afterwards is a discrepancy; a forged one changes nothing', { timeout: 60000 }, async () => {
+  const pay = await paidPayment();
+  const no = tradeNo('RW');
+  await script('wechatpay_v2', no, { refund_query: 'processing' });
+  assertStatus(await refund(refundBody(pay, no, 300)), 202);
+  await waitFor(`${no} queried`, () => getRefund(no), (r) => r.json && r.json.attempts.some((a) => a.op === 'refund_query'), { timeoutMs: 20000, intervalMs: 200 });
+  assert.equal(await refundStatus(no), 'PROCESSING');
+  const f = await sim('/_sim/notify', { channel: 'wechatpay_v2', out_trade_no: pay, kind: 'forged', event: 'refund', out_refund_no: no });
+  assert.notEqual(f.status, 200);
+  assert.equal(await refundStatus(no), 'PROCESSING');
+  const v = await sim('/_sim/notify', { channel: 'wechatpay_v2', out_trade_no: pay, kind: 'valid', event: 'refund', out_refund_no: no });
+  assert.equal(v.status, 200, JSON.stringify(v));
+  assert.equal(await refundStatus(no), 'SUCCESS');
+  const c = await sim('/_sim/notify', { channel: 'wechatpay_v2', out_trade_no: pay, kind: 'contrary', event: 'refund', out_refund_no: no });
+  assert.equal(c.status, 200, JSON.stringify(c));
+  assert.equal(await refundStatus(no), 'SUCCESS');
+  const tr = await stack.adminOrder(pay);
+  assert.ok(tr.discrepancies.some((d) => d.kind === 'refund_contrary_result' && d.detail.includes(no)), JSON.stringify(tr.discrepancies));
+});
+
 // ------------------------------------------------------------------ payouts
 
 function payoutBody(no, over = {}) {

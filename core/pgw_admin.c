@@ -143,6 +143,27 @@ pgw__trace(struct pgw_daemon *d, struct evhttp_request *req, const char *no)
                                          " FROM discrepancies"
                                          " WHERE order_id = ? ORDER BY id",
                                       o.id));
+        /* the order's refunds with their transitions (docs/refunds-payouts.md);
+         * their attempts and messages are in the lists above (op refund*) */
+        json_object_set_new(j, "refunds",
+                            pgw__rows(d, "SELECT r.out_refund_no, r.amount,"
+                                         " r.status, r.channel,"
+                                         " r.channel_refund_no, r.reason,"
+                                         " r.fail_reason, r.query_count,"
+                                         " r.created_at, r.finished_at, (SELECT"
+                                         " json_group_array(json_object("
+                                         "'from', t.from_status, 'to',"
+                                         " t.to_status, 'reason', t.reason,"
+                                         " 'evidence', t.evidence, 'at', t.at))"
+                                         " FROM xfer_transitions t WHERE"
+                                         " t.kind = 'refund' AND t.xfer_id ="
+                                         " r.id) AS transitions,"
+                                         " (SELECT json_group_array("
+                                         "ra.attempt_id) FROM refund_attempts"
+                                         " ra WHERE ra.refund_id = r.id) AS"
+                                         " attempt_ids FROM refunds r"
+                                         " WHERE r.order_id = ? ORDER BY r.id",
+                                      o.id));
         json_array_append_new(orders, j);
         pgw_order_clear(&o);
     }

@@ -46,6 +46,7 @@
 #include "pgw_pack.h"
 #include "pgw_route.h"
 #include "pgw_store.h"
+#include "pgw_xfer.h"
 
 #define PGW__MAX_WAIT_MS 30000
 
@@ -751,6 +752,22 @@ pgw__api_cb(struct evhttp_request *req, void *arg)
             return;
         }
         pgw__post_payment(d, req, app_id);
+        return;
+    }
+    /* refunds and payouts (pgw_xfer.c) */
+    if (strcmp(path, "/v1/refunds") == 0 || strcmp(path, "/v1/payouts") == 0) {
+        if (cmd != EVHTTP_REQ_POST) {
+            pgw_http_error(req, 404, "NOT_FOUND", "use POST");
+            return;
+        }
+        pgw_xfer_api_create(d, req, app_id, path[4] == 'p');
+        return;
+    }
+    if ((sscanf(path, "/v1/refunds/%127[^/]", id) == 1
+         || sscanf(path, "/v1/payouts/%127[^/]", id) == 1)
+        && strlen(path) == strlen("/v1/refunds/") + strlen(id)
+        && pgw__valid_no(id) && cmd == EVHTTP_REQ_GET) {
+        pgw_xfer_api_get(d, req, app_id, id, path[4] == 'p');
         return;
     }
     if (sscanf(path, "/v1/vouchers/%127[^/]", id) == 1

@@ -7,6 +7,9 @@
  * change). Only then is the class applied with pgw_settle — a duplicate is a
  * no-op, a contrary result after a final one is a discrepancy. The channel's
  * expected ack is sent only after the evidence is durably recorded.
+ * A notify whose fields.kind is "refund" / "payout" names a refund / payout
+ * (fields.out_refund_no / out_payout_no) at that channel and is applied to
+ * it the same way (pgw_xfer_settle).
  */
 
 #include <stdio.h>
@@ -23,6 +26,7 @@
 #include "pgw_order.h"
 #include "pgw_pack.h"
 #include "pgw_store.h"
+#include "pgw_xfer.h"
 
 
 struct pgw__ack {
@@ -36,6 +40,7 @@ struct pgw__ack {
     char reason[160];
     char evidence[512];
     char trade_no[128];
+    int xfer;                    /* 1 refund, 2 payout: order_id is its row */
 };
 
 
@@ -63,6 +68,12 @@ pgw__ack_done(void *arg, int rc, int failed_stmt)
     struct pgw__ack *a = arg;
 
     (void) failed_stmt;
+    if (rc == PGW_OK && a->to != PGW_ST_NONE && a->xfer) {
+        pgw_xfer_settle(a->d, a->xfer == 2, a->order_id, a->to, a->reason,
+                        a->evidence, "notify",
+                        a->trade_no[0] ? a->trade_no : NULL, pgw__ack_send, a);
+        return;
+    }
     if (rc == PGW_OK && a->to != PGW_ST_NONE) {
         pgw_settle(a->d, a->order_id, a->to, a->reason, a->evidence, "notify",
                    a->trade_no[0] ? a->trade_no : NULL, pgw__ack_send, a);
@@ -154,6 +165,55 @@ pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
     d->metrics.notifies_verified++;
     if (nt.outcome.unmapped) {
         pgw_metrics_unmapped(d, channel, nt.outcome.code);
+    }
+
+    /* a refund / payout notify settles that refund / payout */
+    const char *kind = json_string_value(json_object_get(nt.outcome.fields,
+                                                         "kind"));
+    if (kind && (strcmp(kind, "refund") == 0 || strcmp(kind, "payout") == 0)) {
+        int payout = kind[0] == 'p';
+        const char *xno = json_string_value(json_object_get(
+            nt.outcome.fields, payout ? "out_payout_no" : "out_refund_no"));
+        int64_t xid = 0, xamount = 0;
+        int xr = xno ? pgw_xfer_find(d, payout, channel, xno, &xid, &xamount)
+                     : PGW_NOTFOUND;
+        json_t *xam = json_object_get(nt.outcome.fields, "amount");
+        char detail[200];
+
+        pgw_order_txn_message(d, txn, 0, 0, channel, "notify", "notify", 0,
+                              nt.outcome.masked ? nt.outcome.masked : "",
+                              xr == PGW_OK ? (payout ? "verified payout"
+                                                     : "verified refund")
+                                           : "unknown refund/payout");
+        if (xr != PGW_OK) {
+            snprintf(detail, sizeof(detail), "%s %s", kind, xno ? xno : "-");
+            pgw_order_txn_discrepancy(d, txn, 0, "notify_unknown_xfer", NULL,
+                                      pgw_class_name(nt.outcome.cls),
+                                      nt.outcome.code, detail);
+        } else if (json_is_integer(xam) && json_integer_value(xam) != xamount) {
+            snprintf(detail, sizeof(detail), "%s %s: notify amount %lld != %lld",
+                     kind, xno, (long long) json_integer_value(xam),
+                     (long long) xamount);
+            pgw_order_txn_discrepancy(d, txn, 0, "xfer_amount_mismatch", NULL,
+                                      pgw_class_name(nt.outcome.cls),
+                                      nt.outcome.code, detail);
+        } else {
+            a->xfer = payout ? 2 : 1;
+            a->order_id = xid;
+            a->to = nt.outcome.cls == PGW_CLASS_SUCCESS  ? PGW_ST_SUCCESS
+                    : nt.outcome.cls == PGW_CLASS_FAILED ? PGW_ST_FAILED
+                                                         : PGW_ST_NONE;
+            snprintf(a->reason, sizeof(a->reason), "notify %s",
+                     nt.outcome.code);
+            snprintf(a->evidence, sizeof(a->evidence), "class=%s code=%s",
+                     pgw_class_name(nt.outcome.cls), nt.outcome.code);
+            xno = json_string_value(json_object_get(
+                nt.outcome.fields,
+                payout ? "channel_payout_no" : "channel_refund_no"));
+            snprintf(a->trade_no, sizeof(a->trade_no), "%s", xno ? xno : "");
+        }
+        pgw_store_submit(d->store, txn, pgw__ack_done, a);
+        goto done;
     }
 
     int rc = pgw_order_load_by_channel_no(d, channel, nt.out_trade_no, &o);

@@ -66,6 +66,7 @@ pgw_op_free(struct pgw_op *op)
     }
     pgw_msg_clear(&op->msg);
     json_decref(op->order_json);
+    free(op->scrub);
     free(op);
 }
 
@@ -174,7 +175,63 @@ int
 pgw_op_build(struct pgw_op *op, const struct pgw_order *o, char *err,
            size_t errlen)
 {
-    op->order_json = pgw_order_pack_json(op->d, o);
+    return pgw_op_build_json(op, pgw_order_pack_json(op->d, o), err, errlen);
+}
+
+
+char *
+pgw_op_scrub(const char *text, const char *needle)
+{
+    size_t n = strlen(needle), tl = strlen(text), keep_head, keep_tail;
+    char mask[256], *out, *w;
+    const char *p;
+
+    if (n == 0 || n >= sizeof(mask)) {
+        return strdup(text);
+    }
+    keep_head = n >= 13 ? 6 : 0;
+    keep_tail = n >= 8 ? 4 : 0;
+    memcpy(mask, needle, keep_head);
+    memset(mask + keep_head, '*', n - keep_head - keep_tail);
+    memcpy(mask + n - keep_tail, needle + n - keep_tail, keep_tail);
+    mask[n] = '\0';
+    out = malloc(tl + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (p = text, w = out; *p;) {
+        if (strncmp(p, needle, n) == 0) {
+            memcpy(w, mask, n);
+            w += n;
+            p += n;
+        } else {
+            *w++ = *p++;
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+
+static void
+pgw__op_scrub_in_place(const struct pgw_op *op, char **text)
+{
+    char *s;
+
+    if (op->scrub == NULL || *text == NULL) {
+        return;
+    }
+    s = pgw_op_scrub(*text, op->scrub);
+    free(*text);
+    *text = s;   /* NULL when out of memory: nothing unmasked is recorded */
+}
+
+
+int
+pgw_op_build_json(struct pgw_op *op, json_t *order_json, char *err,
+                  size_t errlen)
+{
+    op->order_json = order_json;
     if (op->order_json == NULL) {
         snprintf(err, errlen, "out of memory");
         return PGW_ERR;
@@ -193,6 +250,7 @@ pgw_op_build(struct pgw_op *op, const struct pgw_order *o, char *err,
         snprintf(err, errlen, "pack built no URL for %s", op->op);
         return PGW_ERR;
     }
+    pgw__op_scrub_in_place(op, &op->msg.masked);
     return PGW_OK;
 }
 
@@ -241,6 +299,7 @@ pgw_op_interpret(struct pgw_op *op, const struct pgw_http_result *res,
         state = "NOT_SENT";
     }
     pgw_op_evidence(out, evidence, evlen);
+    pgw__op_scrub_in_place(op, &out->masked);
 
     txn = pgw_txn_new();
     if (txn == NULL) {
@@ -248,8 +307,12 @@ pgw_op_interpret(struct pgw_op *op, const struct pgw_http_result *res,
         return NULL;
     }
     pgw_txn_add(txn, 1,
-                "UPDATE attempts SET state = ?, class = ?, code = ?, error = ?,"
-                " http_status = ?, finished_at = ? WHERE id = ?",
+                op->payout
+                    ? "UPDATE payout_attempts SET state = ?, class = ?,"
+                      " code = ?, error = ?, http_status = ?, finished_at = ?"
+                      " WHERE id = ?"
+                    : "UPDATE attempts SET state = ?, class = ?, code = ?,"
+                      " error = ?, http_status = ?, finished_at = ? WHERE id = ?",
                 "ssssiii", state, pgw_class_name(out->cls), out->code,
                 out->error, (int64_t) res->status, pgw_now_ms(),
                 op->attempt_id);

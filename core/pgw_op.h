@@ -33,6 +33,11 @@ struct pgw_op {
     struct pgw_msg msg;
     json_t *order_json;          /* owned: what the builder saw */
     int prepay;                  /* pay of a prepay method */
+    int payout;                  /* attempt_id is a payout_attempts row and
+                                    order_id is 0 (a payout has no order) */
+    char *scrub;                 /* owned, may be NULL: text (a payee's
+                                    account number) masked out of every
+                                    message this op records */
     void *data;                  /* the caller's, e.g. a refund row id */
 };
 
@@ -46,6 +51,14 @@ void pgw_op_free(struct pgw_op *op);
  * plus notify_url); PGW_ERR + err when the pack could not build it. */
 int pgw_op_build(struct pgw_op *op, const struct pgw_order *o, char *err,
                  size_t errlen);
+/* The same for an order JSON the caller made (refund / payout ops: the
+ * payment's pack JSON plus `refund`, or a payout's own); steals order_json. */
+int pgw_op_build_json(struct pgw_op *op, json_t *order_json, char *err,
+                      size_t errlen);
+/* new: text with every occurrence of needle (>= 1 byte) replaced by its mask
+ * (first 6 and last 4 characters kept when it has 13 or more, else only the
+ * last 4 when it has 8 or more, else all masked). NULL when out of memory. */
+char *pgw_op_scrub(const char *text, const char *needle);
 /* Sends op->msg (fresh: a new connection); done gets op back as its arg. */
 int pgw_op_send(struct pgw_op *op, int fresh, pgw_http_done_fn *done);
 /* Interprets a transport result with the op's pack and starts the txn that

@@ -442,10 +442,11 @@ pgw_order_txn_message(struct pgw_daemon *d, struct pgw_txn *txn,
 {
     int64_t id = pgw_store_next_id(d->store, "messages");
 
+    /* order_id 0: a message of no payment order (a payout's) */
     pgw_txn_add(txn, 1,
                 "INSERT INTO messages (id, order_id, attempt_id, channel,"
                 " direction, op, http_status, body, note, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, ?)",
                 "iiisssissi", id, order_id, attempt_id, channel, direction, op,
                 (int64_t) http_status, masked_body, note, pgw_now_ms());
     return id;

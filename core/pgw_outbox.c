@@ -6,6 +6,8 @@
  * row's next_at moves forward by the next backoff step in the same commit that
  * counts the attempt, so a crash mid-send retries later instead of never.
  * Delivery is at-least-once: the caller dedupes on event_id.
+ * Two queues with the same columns: outbox (payments, refunds) and
+ * payout_outbox (payouts, which have no order row); `payout` picks the table.
  */
 
 #include <stdio.h>
@@ -30,6 +32,7 @@
 
 struct pgw__delivery {
     struct pgw_daemon *d;
+    int payout;                  /* a payout_outbox row (order_id: payout) */
     int64_t id;
     int64_t order_id;
     int64_t attempts;            /* including this one */
@@ -55,28 +58,46 @@ pgw__delivered(void *arg, const struct pgw_http_result *res)
     snprintf(err, sizeof(err), "%s", ok ? "" : (res->error[0] ? res->error
                                                               : "non-2xx answer"));
     pgw_txn_add(txn, 1,
-                "INSERT INTO outbox_tries (id, outbox_id, http_status, error, at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                "iiisi", pgw_store_next_id(d->store, "outbox_tries"), dl->id,
-                (int64_t) res->status, err, now);
+                dl->payout ? "INSERT INTO payout_outbox_tries (id, outbox_id,"
+                             " http_status, error, at) VALUES (?, ?, ?, ?, ?)"
+                           : "INSERT INTO outbox_tries (id, outbox_id,"
+                             " http_status, error, at) VALUES (?, ?, ?, ?, ?)",
+                "iiisi", pgw_store_next_id(d->store, dl->payout
+                                                         ? "payout_outbox_tries"
+                                                         : "outbox_tries"),
+                dl->id, (int64_t) res->status, err, now);
     if (ok) {
         d->metrics.caller_notify_sent++;
         pgw_txn_add(txn, -1,
-                    "UPDATE outbox SET state = 'DELIVERED', delivered_at = ?,"
-                    " last_error = NULL WHERE id = ? AND state = 'PENDING'",
+                    dl->payout ? "UPDATE payout_outbox SET state = 'DELIVERED',"
+                                 " delivered_at = ?, last_error = NULL"
+                                 " WHERE id = ? AND state = 'PENDING'"
+                               : "UPDATE outbox SET state = 'DELIVERED',"
+                                 " delivered_at = ?, last_error = NULL"
+                                 " WHERE id = ? AND state = 'PENDING'",
                     "ii", now, dl->id);
     } else {
         d->metrics.caller_notify_failed++;
         if (dl->attempts >= d->conf->n_notify_backoff) {
             pgw_txn_add(txn, -1,
-                        "UPDATE outbox SET state = 'GAVE_UP', last_error = ?"
-                        " WHERE id = ? AND state = 'PENDING'",
+                        dl->payout ? "UPDATE payout_outbox SET state = 'GAVE_UP',"
+                                     " last_error = ? WHERE id = ?"
+                                     " AND state = 'PENDING'"
+                                   : "UPDATE outbox SET state = 'GAVE_UP',"
+                                     " last_error = ? WHERE id = ?"
+                                     " AND state = 'PENDING'",
                         "si", err, dl->id);
-            pgw_order_txn_discrepancy(d, txn, dl->order_id, "notify_gave_up",
+            pgw_order_txn_discrepancy(d, txn, dl->payout ? 0 : dl->order_id,
+                                      dl->payout ? "payout_notify_gave_up"
+                                                 : "notify_gave_up",
                                       NULL, NULL, NULL,
                                       "caller notification never acknowledged");
         } else {
-            pgw_txn_add(txn, -1, "UPDATE outbox SET last_error = ? WHERE id = ?",
+            pgw_txn_add(txn, -1,
+                        dl->payout ? "UPDATE payout_outbox SET last_error = ?"
+                                     " WHERE id = ?"
+                                   : "UPDATE outbox SET last_error = ?"
+                                     " WHERE id = ?",
                         "si", err, dl->id);
         }
     }
@@ -86,7 +107,7 @@ pgw__delivered(void *arg, const struct pgw_http_result *res)
 
 
 static void
-pgw__send_one(struct pgw_daemon *d, sqlite3_stmt *st)
+pgw__send_one(struct pgw_daemon *d, sqlite3_stmt *st, int payout)
 {
     const char *app_id = pgw_col_text(st, 1);
     const char *url = pgw_col_text(st, 2);
@@ -107,6 +128,7 @@ pgw__send_one(struct pgw_daemon *d, sqlite3_stmt *st)
         return;
     }
     dl->d = d;
+    dl->payout = payout;
     dl->id = sqlite3_column_int64(st, 0);
     dl->attempts = sqlite3_column_int64(st, 4) + 1;
     dl->order_id = sqlite3_column_int64(st, 5);
@@ -153,6 +175,7 @@ pgw__send_one(struct pgw_daemon *d, sqlite3_stmt *st)
 
 struct pgw__claim {
     struct pgw_daemon *d;
+    int payout;
     int n;
     int64_t ids[PGW__OUTBOX_BATCH];
 };
@@ -169,12 +192,17 @@ pgw__claimed(void *arg, int rc, int failed_stmt)
     (void) failed_stmt;
     d->outbox_claiming = 0;
     for (int i = 0; rc == PGW_OK && i < c->n; i++) {
-        st = pgw_store_query(d->store,
-                             "SELECT id, app_id, url, body, attempts - 1,"
-                             " order_id FROM outbox WHERE id = ?",
-                             "i", c->ids[i]);
+        st = c->payout
+                 ? pgw_store_query(d->store,
+                                   "SELECT id, app_id, url, body, attempts - 1,"
+                                   " payout_id FROM payout_outbox WHERE id = ?",
+                                   "i", c->ids[i])
+                 : pgw_store_query(d->store,
+                                   "SELECT id, app_id, url, body, attempts - 1,"
+                                   " order_id FROM outbox WHERE id = ?",
+                                   "i", c->ids[i]);
         if (st && sqlite3_step(st) == SQLITE_ROW) {
-            pgw__send_one(d, st);
+            pgw__send_one(d, st, c->payout);
         }
         if (st) {
             sqlite3_reset(st);
@@ -184,8 +212,8 @@ pgw__claimed(void *arg, int rc, int failed_stmt)
 }
 
 
-void
-pgw_outbox_tick(struct pgw_daemon *d)
+static void
+pgw__tick_one(struct pgw_daemon *d, int payout)
 {
     int64_t now = pgw_now_ms();
     int64_t ids[PGW__OUTBOX_BATCH], attempts[PGW__OUTBOX_BATCH];
@@ -196,10 +224,16 @@ pgw_outbox_tick(struct pgw_daemon *d)
     if (d->outbox_claiming || d->outbox_in_flight >= PGW__OUTBOX_MAX_IN_FLIGHT) {
         return;
     }
-    st = pgw_store_query(d->store,
-                         "SELECT id, attempts FROM outbox WHERE state = 'PENDING'"
-                         " AND next_at <= ? ORDER BY next_at LIMIT 64",
-                         "i", now);
+    st = payout ? pgw_store_query(d->store,
+                                  "SELECT id, attempts FROM payout_outbox"
+                                  " WHERE state = 'PENDING' AND next_at <= ?"
+                                  " ORDER BY next_at LIMIT 64",
+                                  "i", now)
+                : pgw_store_query(d->store,
+                                  "SELECT id, attempts FROM outbox"
+                                  " WHERE state = 'PENDING' AND next_at <= ?"
+                                  " ORDER BY next_at LIMIT 64",
+                                  "i", now);
     while (st && n < PGW__OUTBOX_BATCH && sqlite3_step(st) == SQLITE_ROW) {
         ids[n] = sqlite3_column_int64(st, 0);
         attempts[n] = sqlite3_column_int64(st, 1);
@@ -222,8 +256,12 @@ pgw_outbox_tick(struct pgw_daemon *d)
                            ? d->conf->notify_backoff_s[attempts[i]]
                            : d->conf->notify_backoff_s[d->conf->n_notify_backoff - 1];
         pgw_txn_add(txn, 1,
-                    "UPDATE outbox SET attempts = attempts + 1, next_at = ?"
-                    " WHERE id = ? AND state = 'PENDING' AND attempts = ?",
+                    payout ? "UPDATE payout_outbox SET attempts = attempts + 1,"
+                             " next_at = ? WHERE id = ? AND state = 'PENDING'"
+                             " AND attempts = ?"
+                           : "UPDATE outbox SET attempts = attempts + 1,"
+                             " next_at = ? WHERE id = ? AND state = 'PENDING'"
+                             " AND attempts = ?",
                     "iii", now + step * 1000, ids[i], attempts[i]);
     }
     struct pgw__claim *c = calloc(1, sizeof(*c));
@@ -232,8 +270,18 @@ pgw_outbox_tick(struct pgw_daemon *d)
         return;
     }
     c->d = d;
+    c->payout = payout;
     c->n = n;
     memcpy(c->ids, ids, sizeof(ids[0]) * n);
     d->outbox_claiming = 1;
     pgw_store_submit(d->store, txn, pgw__claimed, c);
+}
+
+
+void
+pgw_outbox_tick(struct pgw_daemon *d)
+{
+    pgw__tick_one(d, 0);
+    /* one claim at a time: payouts' turn when the orders' claim is done */
+    pgw__tick_one(d, 1);
 }

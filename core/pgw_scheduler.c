@@ -10,7 +10,8 @@
  * process that died mid-send — it may have reached the channel, so it becomes
  * UNKNOWN and its order (already PROCESSING, same commit as the attempt) is
  * left to the query scheduler; it is never sent again. ACCEPTED orders have no
- * attempt and were never sent: they are dispatched.
+ * attempt and were never sent: they are dispatched. Refunds and payouts
+ * alike (pgw_xfer.c): their due queries share the in-flight bound.
  */
 
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "pgw_log.h"
 #include "pgw_outbox.h"
 #include "pgw_store.h"
+#include "pgw_xfer.h"
 
 #define PGW__SCAN_BATCH 256
 #define PGW__MAX_QUERIES_IN_FLIGHT 512
@@ -70,6 +72,8 @@ pgw_scheduler_tick(struct pgw_daemon *d)
             pgw_dispatch_query(d, ids[i]);
         }
     }
+    /* refund_query / payout_query in the room left, ACCEPTED sweep */
+    pgw_xfer_tick(d, PGW__MAX_QUERIES_IN_FLIGHT - d->queries_in_flight);
     /* ACCEPTED for more than 5 s: the intent commit failed; nothing was sent */
     n = pgw__collect(d,
                      "SELECT id FROM orders WHERE status = 'ACCEPTED'"
@@ -137,5 +141,5 @@ pgw_recover(struct pgw_daemon *d)
         total += n;
     } while (n == PGW__SCAN_BATCH);
     pgw_log(PGW_LOG_INFO, "recover", "%d accepted orders dispatched", total);
-    return PGW_OK;
+    return pgw_xfer_recover(d);
 }

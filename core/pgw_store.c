@@ -77,13 +77,14 @@ struct pgw_store {
     int stopping;
     int closed;                  /* writer joined: submits fail at once */
     int group_max;
-    int64_t next_ids[8];
+    int64_t next_ids[16];
     struct pgw_store_stats stats;
 };
 
 static const char *const pgw__id_tables[] = {
     "orders", "attempts", "transitions", "messages", "outbox", "outbox_tries",
-    "discrepancies", NULL
+    "discrepancies", "refunds", "payouts", "payout_attempts",
+    "xfer_transitions", "payout_outbox", "payout_outbox_tries", NULL
 };
 
 

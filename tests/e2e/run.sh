@@ -26,6 +26,7 @@ cd "$here"
 if [ "$#" -eq 0 ]; then
     set -- happy.test.js auth.test.js idempotency.test.js conservative.test.js \
            notify.test.js crash.test.js caller_notify.test.js core_api.test.js \
-           front_v2.test.js channels.test.js micropay.test.js credentials.test.js
+           front_v2.test.js channels.test.js micropay.test.js credentials.test.js \
+           refunds.test.js
 fi
 exec node --test --test-concurrency=1 --test-timeout=300000 "$@"

@@ -191,6 +191,9 @@ class Stack {
     this.dbFile = path.join(this.dir, 'paygw.db');
 
     await this.startSim();
+    // opts.beforeCore(stack): after the simulator made its keys, before paygwd starts
+    // (e.g. copy another channel's sim keys into paygwd's keystore)
+    if (this.opts.beforeCore) await this.opts.beforeCore(this);
     this.writeApps();
     this.writeCoreConf();
     if (this.opts.nginx) this.writeNginxConf(tpl, module);
@@ -292,7 +295,8 @@ class Stack {
           timeout_ms: o.timeoutMs,
         },
       }) : []),
-      ...o.extraConf,
+      // extraConf: lines, or a function of the stack (e.g. for the sim's address)
+      ...(typeof o.extraConf === 'function' ? o.extraConf(this) : o.extraConf),
     ];
     fs.writeFileSync(this.confFile, `${lines.join('\n')}\n`);
   }

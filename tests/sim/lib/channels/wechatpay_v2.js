@@ -91,6 +91,7 @@ function setup({ keysDir, options, orders, log }) {
   const forgedKey = token(32);
   const refunds = new Map();          // out_refund_no -> out_trade_no
   const txnIndex = new Map();         // transaction_id -> out_trade_no
+  const refundIds = new Map();        // refund_id -> out_refund_no (refundquery by refund_id)
 
   // a signed answer; self-checked with the SDK unless deliberately forged
   function signed(fields, type, forged = false) {
@@ -254,7 +255,7 @@ function setup({ keysDir, options, orders, log }) {
       if (typeof params !== 'object') params = {};
       if (req.method !== 'POST') problems.push(`HTTP method ${req.method}, WeChat expects POST`);
       let key = params.out_trade_no || txnIndex.get(params.transaction_id) || '';
-      if (op === 'refund' || op === 'refund_query') key = params.out_refund_no || '';
+      if (op === 'refund' || op === 'refund_query') key = params.out_refund_no || refundIds.get(params.refund_id) || '';
       if (op === 'bill') key = `bill-${params.bill_date || ''}`;
       const label = op === 'pay' ? req.path.slice(1).replace('/', '.') : (op ? OPS[op] : req.path);
       return { op, key, label, fields: { params }, problems, params, path: req.path };
@@ -296,8 +297,10 @@ function setup({ keysDir, options, orders, log }) {
       if (p.op === 'refund' && beh.kind !== 'fail' && beh.kind !== 'not_found') {
         const o = orderOf(p);
         if (o && !o.refunds.has(p.key)) {
-          o.refunds.set(p.key, { out_refund_no: p.key, refund_id: `5000${digits(25)}`, refund_fee: q.refund_fee, status: 'PROCESSING' });
+          const refundId = `5000${digits(25)}`;
+          o.refunds.set(p.key, { out_refund_no: p.key, refund_id: refundId, refund_fee: q.refund_fee, status: 'PROCESSING' });
           refunds.set(p.key, o.out_trade_no);
+          refundIds.set(refundId, p.key);
         }
       }
     },
@@ -323,7 +326,7 @@ function setup({ keysDir, options, orders, log }) {
       return body.event === 'refund' ? refundNotify(o, kind, body) : payNotify(o, kind, body);
     },
     view: (o) => ({ ...o, refunds: [...o.refunds.values()] }),
-    reset() { refunds.clear(); txnIndex.clear(); },
+    reset() { refunds.clear(); txnIndex.clear(); refundIds.clear(); },
   };
 }
 

@@ -131,9 +131,13 @@ const PROFILES = {
       cp('merchant_private.pem', 'up_sign.pem');
       cp('merchant_cert.pem', 'up_sign_cert.pem');
       cp('platform_cert.pem', 'up_verify.pem');
+      // UnionPay's root and middle certificates: the signPubKeyCert of answers and notifies
+      // must chain to them (verify_cert is the fallback for messages without one)
+      cp('root_cert.pem', 'up_root.pem');
+      cp('middle_cert.pem', 'up_middle.pem');
       w(keystore, 'up_secure.secret', fs.readFileSync(path.join(simDir, 'secure_key.txt'), 'utf8').trim());
     },
-    params: () => ({ mer_id: UNIONPAY_MER, sign_key: 'up_sign', sign_cert: 'up_sign_cert', verify_cert: 'up_verify', secure_key: 'up_secure' }),
+    params: () => ({ mer_id: UNIONPAY_MER, sign_key: 'up_sign', sign_cert: 'up_sign_cert', verify_cert: 'up_verify', root_cert: 'up_root', middle_cert: 'up_middle', secure_key: 'up_secure' }),
     notifyFromOrder: true,
   },
 

@@ -129,6 +129,11 @@ pgw_recover(struct pgw_daemon *d)
     if (pgw_store_exec_now(d->store, txn) != PGW_OK) {
         return PGW_ERR;
     }
+    /* refunds and payouts first: their recovery commits synchronously too,
+     * which must happen before any dispatch opens a group commit */
+    if (pgw_xfer_recover(d) != PGW_OK) {
+        return PGW_ERR;
+    }
     /* never sent: send now (the CAS makes a double dispatch harmless) */
     do {
         n = pgw__collect(d,
@@ -141,5 +146,5 @@ pgw_recover(struct pgw_daemon *d)
         total += n;
     } while (n == PGW__SCAN_BATCH);
     pgw_log(PGW_LOG_INFO, "recover", "%d accepted orders dispatched", total);
-    return pgw_xfer_recover(d);
+    return PGW_OK;
 }

@@ -464,6 +464,28 @@ pgw_notify_ack(struct pgw_pack *p, const char *which, struct pgw_notify *out)
 }
 
 
+/* 1 if notify fields name a refund or payout (fields.kind + its number or
+ * the channel's id for it) */
+static int
+pgw_call_names_xfer(const json_t *fields)
+{
+    const char *kind = json_string_value(json_object_get(fields, "kind"));
+
+    if (kind == NULL) {
+        return 0;
+    }
+    if (strcmp(kind, "refund") == 0) {
+        return json_is_string(json_object_get(fields, "out_refund_no"))
+               || json_is_string(json_object_get(fields, "channel_refund_no"));
+    }
+    if (strcmp(kind, "payout") == 0) {
+        return json_is_string(json_object_get(fields, "out_payout_no"))
+               || json_is_string(json_object_get(fields, "channel_payout_no"));
+    }
+    return 0;
+}
+
+
 int
 pgw_pack_notify(struct pgw_pack *p, const char *content_type, const json_t *headers,
                 const char *query, const char *body, size_t len, struct pgw_notify *out)
@@ -499,7 +521,10 @@ pgw_pack_notify(struct pgw_pack *p, const char *content_type, const json_t *head
         && json_string_length(otn) < sizeof(out->out_trade_no)
         && strlen(json_string_value(otn)) == json_string_length(otn)) {
         memcpy(out->out_trade_no, json_string_value(otn), json_string_length(otn) + 1);
-    } else if (json_is_true(json_object_get(c.result, "verified"))) {
+    } else if (json_is_true(json_object_get(c.result, "verified"))
+               && !pgw_call_names_xfer(out->outcome.fields)) {
+        /* a refund / payout notify may name its row by our number or the
+         * channel's own id instead of the payment */
         pgw_outcome_error(&out->outcome, "", "notify has no usable out_trade_no");
     }
     if (!json_is_true(json_object_get(c.result, "verified"))

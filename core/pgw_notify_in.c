@@ -175,8 +175,16 @@ pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
         const char *xno = json_string_value(json_object_get(
             nt.outcome.fields, payout ? "out_payout_no" : "out_refund_no"));
         int64_t xid = 0, xamount = 0;
+        const char *xcno = json_string_value(json_object_get(
+            nt.outcome.fields, payout ? "channel_payout_no" : "channel_refund_no"));
         int xr = xno ? pgw_xfer_find(d, payout, channel, xno, &xid, &xamount)
-                     : PGW_NOTFOUND;
+                     : xcno ? pgw_xfer_find_by_channel_no(d, payout, channel, xcno,
+                                                          &xid, &xamount)
+                            : PGW_NOTFOUND;
+
+        if (xno == NULL) {
+            xno = xcno;
+        }
         json_t *xam = json_object_get(nt.outcome.fields, "amount");
         char detail[200];
 

@@ -209,6 +209,9 @@ pgw__x_load_no(struct pgw_daemon *d, int payout, const char *app_id,
 }
 
 
+static int pgw__find_one(sqlite3_stmt *st, int64_t *id, int64_t *amount);
+
+
 int
 pgw_xfer_find(struct pgw_daemon *d, int payout, const char *channel,
               const char *no, int64_t *id, int64_t *amount)
@@ -220,6 +223,35 @@ pgw_xfer_find(struct pgw_daemon *d, int payout, const char *channel,
         : pgw_store_query(d->store,
                           "SELECT id, amount FROM refunds WHERE channel = ?"
                           " AND out_refund_no = ?", "ss", channel, no);
+
+    return pgw__find_one(st, id, amount);
+}
+
+
+int
+pgw_xfer_find_by_channel_no(struct pgw_daemon *d, int payout,
+                            const char *channel, const char *channel_no,
+                            int64_t *id, int64_t *amount)
+{
+    sqlite3_stmt *st = payout
+        ? pgw_store_query(d->store,
+                          "SELECT id, amount FROM payouts WHERE channel = ?"
+                          " AND channel_payout_no = ?", "ss", channel,
+                          channel_no)
+        : pgw_store_query(d->store,
+                          "SELECT id, amount FROM refunds WHERE channel = ?"
+                          " AND channel_refund_no = ?", "ss", channel,
+                          channel_no);
+
+    return pgw__find_one(st, id, amount);
+}
+
+
+/* the one row st selects (id, amount): PGW_OK, PGW_NOTFOUND, or
+ * PGW_CONFLICT when more than one matches */
+static int
+pgw__find_one(sqlite3_stmt *st, int64_t *id, int64_t *amount)
+{
     int rc;
 
     if (st == NULL) {

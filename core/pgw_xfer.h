@@ -54,6 +54,11 @@ int pgw_xfer_recover(struct pgw_daemon *d);
  * channel by its number; PGW_OK with *id set, PGW_NOTFOUND, PGW_CONFLICT */
 int pgw_xfer_find(struct pgw_daemon *d, int payout, const char *channel,
                   const char *no, int64_t *id, int64_t *amount);
+/* the same by the channel's own refund / payout id (a notify that does not
+ * echo our number, e.g. Square's refund.updated) */
+int pgw_xfer_find_by_channel_no(struct pgw_daemon *d, int payout,
+                                const char *channel, const char *channel_no,
+                                int64_t *id, int64_t *amount);
 typedef void pgw_xfer_settled_fn(void *arg, int rc);
 /* applies final evidence (SUCCESS / FAILED) to a refund / payout: CAS from
  * PROCESSING, duplicate no-op, contrary -> discrepancy; then(arg, rc) once

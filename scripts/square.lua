@@ -88,11 +88,13 @@ S.codes = {
     processing = { source = DOC_REFUND, codes = concat({ "PENDING" }, UNSURE) },
     not_found = { source = DOC_ERRORS, codes = { "INVALID_REQUEST_ERROR:NOT_FOUND" } },
   },
+  -- payment.* events: the payment's status; refund.* events: "REFUND." .. the
+  -- refund's status (Refund object, status: PENDING, COMPLETED, REJECTED, FAILED)
   notify = {
-    success = { source = DOC_WEBHOOK, codes = { "COMPLETED" } },
-    failure = { source = DOC_PAYMENT, codes = { "FAILED" } },
+    success = { source = DOC_WEBHOOK, codes = { "COMPLETED", "REFUND.COMPLETED" } },
+    failure = { source = DOC_PAYMENT, codes = { "FAILED", "REFUND.REJECTED", "REFUND.FAILED" } },
     closed = { source = DOC_PAYMENT, codes = { "CANCELED" } },
-    processing = { source = DOC_PAYMENT, codes = { "APPROVED", "PENDING" } },
+    processing = { source = DOC_PAYMENT, codes = { "APPROVED", "PENDING", "REFUND.PENDING" } },
   },
 }
 
@@ -278,8 +280,19 @@ function S.notify(req, ctx)
     return { verified = true, code = str(obj.payment.status) or "",
              out_trade_no = str(obj.payment.reference_id), fields = fields }
   end
-  -- refund.* events name the payment_id only, never our order: refunds are
-  -- settled by refund_query (subscribe to payment.* events only)
+  -- refund.* events name Square's refund id (and the payment id) only, never
+  -- our numbers: the host finds the refund by its channel_refund_no
+  if (typ == "refund.created" or typ == "refund.updated") and type(obj.refund) == "table"
+     and str(obj.refund.id) ~= nil and str(obj.refund.status) ~= nil then
+    local rf = obj.refund
+    fields.kind = "refund"
+    fields.channel_refund_no = rf.id
+    fields.channel_trade_no = str(rf.payment_id)
+    if type(rf.amount_money) == "table" and math.type(rf.amount_money.amount) == "integer" then
+      fields.amount = rf.amount_money.amount
+    end
+    return { verified = true, code = "REFUND." .. rf.status, fields = fields }
+  end
   return { verified = false, fields = fields,
            error = "signature valid, but event " .. typ .. " names no order of ours" }
 end

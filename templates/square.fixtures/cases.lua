@@ -1136,13 +1136,45 @@ return {
       },
     },
     {
-      name = [==[refund.updated names no order: refused past the signature]==],
+      name = [==[refund.updated COMPLETED: the refund, found by its Square id]==],
       kind = [==[notify]==],
       content_type = [==[application/json]==],
       headers = {
         ["x-square-hmacsha256-signature"] = [==[mBV7mcyYvEUZm9SVruGnKE8H9C1RSY+6nxHYmSBATiw=]==],
       },
       body = [==[{"merchant_id":"MLEFBHHSJGVHD","type":"refund.updated","event_id":"e2","data":{"type":"refund","id":"r","object":{"refund":{"id":"KkAkhdMsgzn59SM8A89WgKwekxLZY_ptNBVqHYxt5gAdfcobBe4u1AZsXhoz06KTtJq","status":"COMPLETED","payment_id":"KkAkhdMsgzn59SM8A89WgKwekxLZY","amount_money":{"amount":400,"currency":"USD"},"location_id":"L88917AVBK2S5"}}}}]==],
+      expect = {
+        verified = true,
+        class = [==[SUCCESS]==],
+        code = [==[REFUND.COMPLETED]==],
+        fields = {
+          kind = [==[refund]==],
+          channel_refund_no = [==[KkAkhdMsgzn59SM8A89WgKwekxLZY_ptNBVqHYxt5gAdfcobBe4u1AZsXhoz06KTtJq]==],
+        },
+      },
+    },
+    {
+      name = [==[refund.updated REJECTED -> FAILED]==],
+      kind = [==[notify]==],
+      content_type = [==[application/json]==],
+      headers = {
+        ["x-square-hmacsha256-signature"] = [==[UhSgtK8wwx/WUABwzkaeUOGRmPvCOwwXfapdap9bsCw=]==],
+      },
+      body = [==[{"merchant_id":"MLEFBHHSJGVHD","type":"refund.updated","event_id":"e3","data":{"type":"refund","id":"r","object":{"refund":{"id":"KkAkhdMsgzn59SM8A89WgKwekxLZY_ptNBVqHYxt5gAdfcobBe4u1AZsXhoz06KTtJq","status":"REJECTED","payment_id":"KkAkhdMsgzn59SM8A89WgKwekxLZY","amount_money":{"amount":400,"currency":"USD"},"location_id":"L88917AVBK2S5"}}}}]==],
+      expect = {
+        verified = true,
+        class = [==[FAILED]==],
+        code = [==[REFUND.REJECTED]==],
+      },
+    },
+    {
+      name = [==[another event type names no order: refused past the signature]==],
+      kind = [==[notify]==],
+      content_type = [==[application/json]==],
+      headers = {
+        ["x-square-hmacsha256-signature"] = [==[teAEJX3ql4ZjuqOeNNfaQTQNlyfry7g/EaFyxCAUihs=]==],
+      },
+      body = [==[{"merchant_id":"MLEFBHHSJGVHD","type":"inventory.count.updated","event_id":"e4","data":{"type":"inventory","id":"i","object":{}}}]==],
       expect = {
         verified = false,
         error = [==[names no order]==],

@@ -133,7 +133,13 @@ notify('payment.updated CANCELED -> CLOSED', canceled, { 'x-square-hmacsha256-si
 const created = evt('payment.created', payment('APPROVED'));
 notify('payment.created APPROVED -> PROCESSING', created, { 'x-square-hmacsha256-signature': sign(created) }, { verified: true, class: 'PROCESSING' });
 const rf = J({ merchant_id: 'MLEFBHHSJGVHD', type: 'refund.updated', event_id: 'e2', data: { type: 'refund', id: 'r', object: refund('COMPLETED') } });
-notify('refund.updated names no order: refused past the signature', rf, { 'x-square-hmacsha256-signature': sign(rf) }, { verified: false, error: 'names no order' });
+notify('refund.updated COMPLETED: the refund, found by its Square id', rf, { 'x-square-hmacsha256-signature': sign(rf) }, {
+  verified: true, class: 'SUCCESS', code: 'REFUND.COMPLETED', fields: { kind: 'refund', channel_refund_no: JSON.parse(rf).data.object.refund.id },
+});
+const rfRejected = J({ merchant_id: 'MLEFBHHSJGVHD', type: 'refund.updated', event_id: 'e3', data: { type: 'refund', id: 'r', object: refund('REJECTED') } });
+notify('refund.updated REJECTED -> FAILED', rfRejected, { 'x-square-hmacsha256-signature': sign(rfRejected) }, { verified: true, class: 'FAILED', code: 'REFUND.REJECTED' });
+const rfOther = J({ merchant_id: 'MLEFBHHSJGVHD', type: 'inventory.count.updated', event_id: 'e4', data: { type: 'inventory', id: 'i', object: {} } });
+notify('another event type names no order: refused past the signature', rfOther, { 'x-square-hmacsha256-signature': sign(rfOther) }, { verified: false, error: 'names no order' });
 
 (async () => {
   for (const c of cases) {

@@ -95,7 +95,7 @@ describe('micropay: query while the buyer confirms, then reverse', { concurrency
         const no = tradeNo('MPOK');
         const pending = k.pay(no, { [C.payOp]: 'processing', query: 'processing' }, { sync: true });
         // the buyer enters the password once we polled: the channel now says paid
-        await waitFor(`${ch} ${no}: polled`, () => k.ops(no, 'query'), (q) => q.length >= 1, { timeoutMs: 10000, intervalMs: 50 });
+        await waitFor(`${ch} ${no}: polled`, () => k.ops(no, 'query'), (q) => q.some((a) => a.class === 'PROCESSING'), { timeoutMs: 10000, intervalMs: 50 });
         await stack.sim('POST', '/_sim/pay', { channel: ch, out_trade_no: no });
         await k.script(no, { query: 'success' });
         const o = await pending;

@@ -255,6 +255,8 @@ pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
         goto done;
     }
 
+    pgw_order_txn_keep(d, txn, o.id, json_object_get(nt.outcome.fields, "keep"));
+
     switch (nt.outcome.cls) {
     case PGW_CLASS_SUCCESS:
         a->to = PGW_ST_SUCCESS;

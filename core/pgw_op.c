@@ -316,6 +316,10 @@ pgw_op_interpret(struct pgw_op *op, const struct pgw_http_result *res,
                 "ssssiii", state, pgw_class_name(out->cls), out->code,
                 out->error, (int64_t) res->status, pgw_now_ms(),
                 op->attempt_id);
+    if (!op->payout) {
+        pgw_order_txn_keep(d, txn, op->order_id,
+                           json_object_get(out->fields, "keep"));
+    }
     pgw_order_txn_message(d, txn, op->order_id, op->attempt_id, op->channel,
                           "response", op->op, res->status,
                           out->masked ? out->masked : "",

@@ -245,6 +245,25 @@ pgw_order_pack_json(struct pgw_daemon *d, const struct pgw_order *o)
         json_object_set_new(j, "channel_trade_no",
                             json_string(o->channel_trade_no));
     }
+    if (j != NULL) {
+        /* what earlier answers asked us to keep (fields.keep) */
+        sqlite3_stmt *st = pgw_store_query(d->store,
+                                           "SELECT data FROM order_channel_data"
+                                           " WHERE order_id = ?", "i", o->id);
+        json_t *kept = NULL;
+
+        if (st && sqlite3_step(st) == SQLITE_ROW) {
+            kept = json_loads(pgw_col_text(st, 0), 0, NULL);
+        }
+        if (st) {
+            sqlite3_reset(st);
+        }
+        json_object_set_new(j, "channel_data",
+                            json_is_object(kept) ? kept : json_object());
+        if (kept != NULL && !json_is_object(kept)) {
+            json_decref(kept);
+        }
+    }
     if (j != NULL && o->request != NULL) {
         /* the caller's channel-specific inputs (docs/pack-operations.md):
          * extra{auth_code, openid, payment_method, …}, bank_code, payer */
@@ -431,6 +450,44 @@ pgw_order_txn_discrepancy(struct pgw_daemon *d, struct pgw_txn *txn,
                 order_id, kind, status, evidence_class, code, detail,
                 pgw_now_ms());
     d->metrics.discrepancies++;
+}
+
+
+void
+pgw_order_txn_keep(struct pgw_daemon *d, struct pgw_txn *txn, int64_t order_id,
+                   const json_t *keep)
+{
+    json_t *clean;
+    const char *k;
+    json_t *v;
+    char *text;
+
+    (void) d;
+    if (order_id <= 0 || !json_is_object(keep) || json_object_size(keep) == 0) {
+        return;
+    }
+    /* flat string / integer values only, short: ids a later call needs */
+    clean = json_object();
+    json_object_foreach((json_t *) keep, k, v) {
+        if (clean != NULL && strlen(k) <= 64
+            && ((json_is_string(v) && json_string_length(v) <= 256)
+                || json_is_integer(v))) {
+            json_object_set(clean, k, v);
+        }
+    }
+    text = clean != NULL && json_object_size(clean) > 0
+           ? json_dumps(clean, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(clean);
+    if (text == NULL) {
+        return;
+    }
+    pgw_txn_add(txn, -1,
+                "INSERT INTO order_channel_data (order_id, data, updated_at)"
+                " VALUES (?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET"
+                " data = json_patch(data, excluded.data),"
+                " updated_at = excluded.updated_at",
+                "isi", order_id, text, pgw_now_ms());
+    free(text);
 }
 
 

@@ -81,6 +81,11 @@ void pgw_order_txn_discrepancy(struct pgw_daemon *d, struct pgw_txn *txn,
                                const char *status, const char *evidence_class,
                                const char *code, const char *detail);
 /* Adds a masked message row; returns its id. */
+/* Keeps a pack's fields.keep (flat strings / integers) with the order: later
+ * builders see them merged as order.channel_data (PayPal's capture id for a
+ * refund). No-op for an empty or missing keep. */
+void pgw_order_txn_keep(struct pgw_daemon *d, struct pgw_txn *txn,
+                        int64_t order_id, const json_t *keep);
 int64_t pgw_order_txn_message(struct pgw_daemon *d, struct pgw_txn *txn,
                               int64_t order_id, int64_t attempt_id,
                               const char *channel, const char *direction,

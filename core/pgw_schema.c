@@ -11,6 +11,9 @@
  * outbox       notifications to the caller, retried until acknowledged.
  * outbox_tries one row per delivery attempt.
  * discrepancies contrary evidence after a final status, and other alerts.
+ * order_channel_data  per order, the channel values a pack asked the host to
+ *              keep (fields.keep, e.g. PayPal's capture id) for later builders
+ *              (order.channel_data).
  *
  * Refunds and payouts (SPEC §3.4, pgw_xfer.c) add tables and leave the ones
  * above unchanged:
@@ -236,4 +239,8 @@ const char pgw_schema_sql[] =
     " outbox_id BIGINT NOT NULL REFERENCES payout_outbox (id),"
     " http_status BIGINT,"
     " error TEXT,"
-    " at BIGINT NOT NULL);";
+    " at BIGINT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS order_channel_data ("
+    " order_id BIGINT PRIMARY KEY REFERENCES orders (id),"
+    " data TEXT NOT NULL,"           /* JSON object: what packs asked to keep */
+    " updated_at BIGINT NOT NULL);";

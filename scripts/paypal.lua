@@ -293,6 +293,8 @@ function S.parse.capture(resp, order, ctx)
   fields.capture_id = str(cap.id)
   fields.capture_status = cap.status
   fields.amount = minor(ctx, cap.amount)
+  -- refunds go to the capture, not the order: the host keeps its id
+  if fields.capture_id ~= nil then fields.keep = { capture_id = fields.capture_id } end
   if cap.status == "COMPLETED" and type(order) == "table"
      and math.type(order.amount) == "integer" and fields.amount ~= order.amount then
     return result(cap.status, fields, "captured amount differs from the order amount")
@@ -324,6 +326,7 @@ function S.parse.query(resp, order, ctx)
   fields.capture_status = cap.status
   fields.amount = minor(ctx, cap.amount)
   fields.paid_at_ms = iso_ms(cap.create_time)
+  if fields.capture_id ~= nil then fields.keep = { capture_id = fields.capture_id } end
   if cap.status ~= "COMPLETED" then
     return result("COMPLETED:" .. cap.status, fields)
   end
@@ -427,6 +430,7 @@ local function event_fields(ctx, ev)
     f.capture_id = str(r.id)
     f.capture_status = str(r.status)
     f.paid_at_ms = iso_ms(r.create_time)
+    if f.capture_id ~= nil then f.keep = { capture_id = f.capture_id } end
     local rel = type(r.supplementary_data) == "table" and r.supplementary_data.related_ids
     f.channel_trade_no = type(rel) == "table" and str(rel.order_id) or nil
   end

@@ -13,7 +13,8 @@
 -- Flow: pay = create order (intent CAPTURE) -> the buyer approves at the
 -- approve / payer-action link -> capture -> query (GET order) settles it.
 -- Refunds act on the capture id (not the order id): the host must pass it as
--- order.capture_id, order.extra.capture_id or order.refund.capture_id.
+-- order.capture_id, order.channel_data.capture_id (kept by the host from the
+-- capture / query answer), order.extra.capture_id or order.refund.capture_id.
 --
 -- ctx.config keys: client_id, client_secret (name of the keystore secret
 -- <name>.secret holding the client secret), webhook_id, webhook_cert (key
@@ -119,6 +120,8 @@ end
 
 local function capture_id(order)
   local id = opt(order.capture_id)
+  -- kept by the host from the capture / query answer (fields.keep)
+  if id == nil and type(order.channel_data) == "table" then id = opt(order.channel_data.capture_id) end
   if id == nil and type(order.extra) == "table" then id = opt(order.extra.capture_id) end
   if id == nil and type(order.refund) == "table" then id = opt(order.refund.capture_id) end
   return path_id(id, "the capture id (order.capture_id)")

@@ -579,9 +579,12 @@ pgw__x_pack_json(struct pgw_daemon *d, const struct pgw__x *x, char **account)
         }
         j = pgw_order_pack_json(d, &o);
         pgw_order_clear(&o);
-        sub = json_pack("{s:s, s:I, s:s}", "out_refund_no", x->no, "amount",
-                        (json_int_t) x->amount, "reason",
-                        x->reason ? x->reason : "");
+        /* created_at_ms: when we accepted the refund (UnionPay's refund
+         * query names the refund by its txnTime) */
+        sub = json_pack("{s:s, s:I, s:s, s:I}", "out_refund_no", x->no,
+                        "amount", (json_int_t) x->amount, "reason",
+                        x->reason ? x->reason : "", "created_at_ms",
+                        (json_int_t) x->created_at);
         if (x->channel_no[0] && sub) {
             json_object_set_new(sub, "channel_refund_no",
                                 json_string(x->channel_no));

@@ -100,14 +100,8 @@ pgw__release_waiting(struct pgw_daemon *d)
                                        "SELECT id FROM orders WHERE status ="
                                        " 'ACCEPTED' ORDER BY id LIMIT 256", "");
     int64_t ids[256];
-    int n = 0;
+    int n = pgw_store_ids(st, ids, 256);
 
-    while (st && n < 256 && sqlite3_step(st) == SQLITE_ROW) {
-        ids[n++] = sqlite3_column_int64(st, 0);
-    }
-    if (st) {
-        sqlite3_reset(st);
-    }
     for (int i = 0; i < n; i++) {
         pgw_dispatch_pay(d, ids[i]);
     }

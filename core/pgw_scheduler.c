@@ -36,16 +36,7 @@ static int
 pgw__collect(struct pgw_daemon *d, const char *sql, int64_t arg, int64_t *ids,
              int max)
 {
-    sqlite3_stmt *st = pgw_store_query(d->store, sql, "i", arg);
-    int n = 0;
-
-    while (st && n < max && sqlite3_step(st) == SQLITE_ROW) {
-        ids[n++] = sqlite3_column_int64(st, 0);
-    }
-    if (st) {
-        sqlite3_reset(st);
-    }
-    return n;
+    return pgw_store_ids(pgw_store_query(d->store, sql, "i", arg), ids, max);
 }
 
 

@@ -596,3 +596,18 @@ pgw_store_close(struct pgw_store *store)
     pthread_cond_destroy(&store->cond);
     free(store);
 }
+
+
+int
+pgw_store_ids(sqlite3_stmt *st, int64_t *ids, int max)
+{
+    int n = 0;
+
+    while (st && n < max && sqlite3_step(st) == SQLITE_ROW) {
+        ids[n++] = sqlite3_column_int64(st, 0);
+    }
+    if (st) {
+        sqlite3_reset(st);
+    }
+    return n;
+}

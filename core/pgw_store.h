@@ -55,6 +55,9 @@ int pgw_store_exec_now(struct pgw_store *store, struct pgw_txn *txn);
  * reset, bound). types as above. Returns NULL on error. */
 sqlite3_stmt *pgw_store_query(struct pgw_store *store, const char *sql,
                               const char *types, ...);
+/* Steps st (a query whose first column is an id) into ids, at most max,
+ * then resets it; st may be NULL (0). Returns how many were read. */
+int pgw_store_ids(sqlite3_stmt *st, int64_t *ids, int max);
 const char *pgw_col_text(sqlite3_stmt *st, int col); /* "" for NULL */
 
 /* counters for /metrics */

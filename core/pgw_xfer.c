@@ -1031,21 +1031,6 @@ pgw__x_query(struct pgw_daemon *d, int payout, int64_t id)
 
 /* ---- scheduler, recovery ---------------------------------------------------- */
 
-static int
-pgw__collect(sqlite3_stmt *st, int64_t *ids, int max)
-{
-    int n = 0;
-
-    while (st && n < max && sqlite3_step(st) == SQLITE_ROW) {
-        ids[n++] = sqlite3_column_int64(st, 0);
-    }
-    if (st) {
-        sqlite3_reset(st);
-    }
-    return n;
-}
-
-
 int
 pgw_xfer_tick(struct pgw_daemon *d, int room)
 {
@@ -1059,7 +1044,7 @@ pgw_xfer_tick(struct pgw_daemon *d, int room)
             max = PGW__XFER_SWEEP;
         }
         if (max > 0) {
-            n = pgw__collect(
+            n = pgw_store_ids(
                 payout ? pgw_store_query(
                              d->store,
                              "SELECT id FROM payouts WHERE status = 'PROCESSING'"
@@ -1086,7 +1071,7 @@ pgw_xfer_tick(struct pgw_daemon *d, int room)
             started += n;
         }
         /* ACCEPTED for more than 5 s: the intent commit failed, never sent */
-        n = pgw__collect(
+        n = pgw_store_ids(
             payout ? pgw_store_query(d->store,
                                      "SELECT id FROM payouts WHERE status ="
                                      " 'ACCEPTED' AND updated_at < ? LIMIT 64",
@@ -1126,7 +1111,7 @@ pgw_xfer_recover(struct pgw_daemon *d)
         int64_t last = 0;
         int n;
         do {
-            n = pgw__collect(
+            n = pgw_store_ids(
                 payout ? pgw_store_query(d->store,
                                          "SELECT id FROM payouts WHERE status ="
                                          " 'ACCEPTED' AND id > ? ORDER BY id"

@@ -175,7 +175,7 @@ describe('route controls', () => {
     for (let i = 0; i < 40; i++) nos.push(await order());
     let v2 = 0;
     for (const no of nos) if (await payChannel(no) === V2) v2 += 1;
-    assert.ok(v2 >= 22 && v2 <= 38, `v2 got ${v2} of 40 (expected ~30)`);
+    assert.ok(v2 >= 20 && v2 <= 39, `v2 got ${v2} of 40 (expected ~30)`);
     const o = await stack.adminOrder(nos[0]);
     assert.match(o.routes[0].reason, /weight (300|100) of 400/);
     // weight 0: never chosen

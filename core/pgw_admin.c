@@ -323,6 +323,7 @@ pgw__rule_json(const struct pgw_route_rule *r, int64_t now)
 }
 
 
+/* one row of counts for a channel since a time (INT64_MIN: ever) */
 static int64_t
 pgw__count1(struct pgw_daemon *d, const char *sql, const char *channel,
             int64_t since, int64_t *second)
@@ -371,8 +372,8 @@ pgw__routes_get(struct pgw_daemon *d, struct evhttp_request *req)
                                   " JOIN attempts a ON a.order_id = o.id"
                                   " WHERE o.status = 'PROCESSING'"
                                   " AND a.state = 'SENDING' AND a.channel = ?"
-                                  " AND a.started_at >= 0 - ?",
-                               c->name, 0, NULL);
+                                  " AND a.started_at >= ?",
+                               c->name, INT64_MIN, NULL);
         answered = pgw__count1(d, "SELECT COUNT(*), COALESCE(SUM(class ="
                                   " 'SUCCESS'), 0) FROM attempts WHERE"
                                   " channel = ? AND op = 'pay' AND state ="

@@ -6,6 +6,8 @@
  *   pay / get / close   signed caller-API requests (pgwctl_pay.c)
  *   trace               the admin API's record of one order (pgwctl_trace.c)
  *   channel             a channel pack driven offline (pgwctl_channel.c)
+ *   route               the ops route controls of the admin API
+ *                       (pgwctl_route.c)
  *
  * Exit status: 0 success, 1 failure, 2 usage error.
  */
@@ -38,6 +40,11 @@ static void pgwctl__usage(FILE *fp)
         "                      a channel pack offline: fixtures, the request\n"
         "                      it builds, one real exchange, a notify\n"
         "                      (paygwctl channel --help)\n"
+        "  route list [--json]  channels: state, weight, in-flight, success %%,\n"
+        "                      p99, rules with their time left (admin)\n"
+        "  route enable|disable|drain|weight CHANNEL [--method M] [--app A]\n"
+        "      [--weight N] [--for 10m] --reason TEXT [--who NAME]\n"
+        "                      change a route live, audited (admin)\n"
         "\n"
         "global options (environment in brackets):\n"
         "  -u, --url URL          gateway [PAYGW_URL] (http://127.0.0.1:8080)\n"
@@ -93,6 +100,7 @@ int main(int argc, char **argv)
         {"close", pgwctl_cmd_close},
         {"trace", pgwctl_cmd_trace},
         {"channel", pgwctl_cmd_channel},
+        {"route", pgwctl_cmd_route},
     };
     struct pgwctl_opts o = {
         .url = pgwctl__env("PAYGW_URL", "http://127.0.0.1:8080"),

@@ -2,8 +2,8 @@
  * pgw_admin.c — the ops API on its own listener (default 127.0.0.1:8081),
  * bearer token compared in constant time. This first version serves the order
  * trace (every transition, attempt, masked message, caller notification and
- * discrepancy), health and Prometheus metrics; route switches and pack reloads
- * belong to the ops issue.
+ * discrepancy), health, Prometheus metrics and the route controls
+ * (GET/POST /admin/routes, GET /admin/routes/audit; docs/routing.md).
  */
 
 #include <stdio.h>
@@ -19,6 +19,7 @@
 #include "pgw_daemon.h"
 #include "pgw_http.h"
 #include "pgw_order.h"
+#include "pgw_route.h"
 #include "pgw_store.h"
 #include "pgw_transport.h"
 
@@ -136,6 +137,11 @@ pgw__trace(struct pgw_daemon *d, struct evhttp_request *req, const char *no)
                                          " t.outbox_id = o.id) AS tries"
                                          " FROM outbox o WHERE o.order_id = ?"
                                          " ORDER BY o.id",
+                                      o.id));
+        json_object_set_new(j, "routes",
+                            pgw__rows(d, "SELECT attempt_id, channel, reason, at"
+                                         " FROM order_routes WHERE order_id = ?"
+                                         " ORDER BY attempt_id",
                                       o.id));
         json_object_set_new(j, "discrepancies",
                             pgw__rows(d, "SELECT kind, status, evidence_class,"
@@ -294,6 +300,324 @@ pgw__metrics(struct pgw_daemon *d, struct evhttp_request *req)
 }
 
 
+/* ---- route controls (docs/routing.md) ---------------------------------------- */
+
+static json_t *
+pgw__rule_json(const struct pgw_route_rule *r, int64_t now)
+{
+    json_t *j = json_pack("{s:s, s:s?, s:s?, s:s, s:I}", "channel", r->channel,
+                          "method", r->method[0] ? r->method : NULL,
+                          "app", r->app[0] ? r->app : NULL,
+                          "state", pgw_route_state_name(r->state),
+                          "weight", (json_int_t) r->weight);
+
+    if (j && r->until_ms) {
+        json_object_set_new(j, "until_ms", json_integer(r->until_ms));
+        if (now) {
+            int64_t left = r->until_ms - now;
+            json_object_set_new(j, "remaining_s",
+                                json_integer(left > 0 ? (left + 999) / 1000 : 0));
+        }
+    }
+    return j;
+}
+
+
+/* one row of counts for a channel since a time (INT64_MIN: ever) */
+static int64_t
+pgw__count1(struct pgw_daemon *d, const char *sql, const char *channel,
+            int64_t since, int64_t *second)
+{
+    int64_t v = -1;
+    sqlite3_stmt *st = pgw_store_query(d->store, sql, "si", channel, since);
+
+    if (st && sqlite3_step(st) == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+        if (second) {
+            *second = sqlite3_column_int64(st, 1);
+        }
+    }
+    if (st) {
+        sqlite3_reset(st);
+    }
+    return v;
+}
+
+
+static void
+pgw__routes_get(struct pgw_daemon *d, struct evhttp_request *req)
+{
+    json_t *chans = json_array();
+    size_t nrules;
+    const struct pgw_route_rule *rules = pgw_route_rules(d, &nrules);
+    int64_t now = pgw_now_ms(), since = now - 600000;
+
+    for (struct pgw_channel_conf *c = d->conf->channels; c; c = c->next) {
+        const struct pgw_route_rule *top = NULL;
+        json_t *j, *list = json_array();
+        int64_t answered = 0, ok = 0, inflight;
+
+        for (size_t i = 0; i < nrules; i++) {
+            const struct pgw_route_rule *r = &rules[i];
+            if (strcmp(r->channel, c->name) != 0
+                || (r->until_ms && now >= r->until_ms)) {
+                continue;
+            }
+            if (!r->method[0] && !r->app[0]) {
+                top = r;
+            }
+            json_array_append_new(list, pgw__rule_json(r, now));
+        }
+        inflight = pgw__count1(d, "SELECT COUNT(DISTINCT o.id) FROM orders o"
+                                  " JOIN attempts a ON a.order_id = o.id"
+                                  " WHERE o.status = 'PROCESSING'"
+                                  " AND a.state = 'SENDING' AND a.channel = ?"
+                                  " AND a.started_at >= ?",
+                               c->name, INT64_MIN, NULL);
+        answered = pgw__count1(d, "SELECT COUNT(*), COALESCE(SUM(class ="
+                                  " 'SUCCESS'), 0) FROM attempts WHERE"
+                                  " channel = ? AND op = 'pay' AND state ="
+                                  " 'ANSWERED' AND started_at >= ?",
+                               c->name, since, &ok);
+        j = json_pack("{s:s, s:b, s:s, s:I, s:o, s:I}", "channel", c->name,
+                      "configured", c->enabled,
+                      "state", !c->enabled ? "disabled (paygwd.conf)"
+                               : top ? pgw_route_state_name(top->state)
+                                     : "enabled",
+                      "weight", (json_int_t) (top ? top->weight
+                                                  : PGW_ROUTE_DEFAULT_WEIGHT),
+                      "rules", list, "in_flight", (json_int_t) inflight);
+        if (top && top->until_ms) {
+            json_object_set_new(j, "until_ms", json_integer(top->until_ms));
+            json_object_set_new(j, "remaining_s",
+                                json_integer((top->until_ms - now + 999) / 1000));
+        }
+        json_object_set_new(j, "answered_10m", json_integer(answered));
+        json_object_set_new(j, "success_rate_10m",
+                            answered > 0 ? json_real((double) ok / (double) answered)
+                                         : json_null());
+        if (answered > 0) {
+            int64_t off = (answered * 99 + 99) / 100 - 1;
+            sqlite3_stmt *st = pgw_store_query(
+                d->store,
+                "SELECT finished_at - started_at AS ms FROM attempts WHERE"
+                " channel = ? AND op = 'pay' AND state = 'ANSWERED' AND"
+                " started_at >= ? AND finished_at IS NOT NULL ORDER BY ms"
+                " LIMIT 1 OFFSET ?",
+                "sii", c->name, since, off);
+            if (st && sqlite3_step(st) == SQLITE_ROW) {
+                json_object_set_new(j, "p99_ms_10m",
+                                    json_integer(sqlite3_column_int64(st, 0)));
+            }
+            if (st) {
+                sqlite3_reset(st);
+            }
+        }
+        if (!json_object_get(j, "p99_ms_10m")) {
+            json_object_set_new(j, "p99_ms_10m", json_null());
+        }
+        json_array_append_new(chans, j);
+    }
+    pgw_http_json(req, 200, json_pack("{s:o, s:I}", "channels", chans, "now",
+                                      (json_int_t) now));
+}
+
+
+struct pgw__route_change {
+    struct pgw_daemon *d;
+    struct evhttp_request *req;
+    struct pgw_route_rule rule;
+    json_t *answer;
+};
+
+
+static void
+pgw__route_done(void *arg, int rc, int failed_stmt)
+{
+    struct pgw__route_change *ch = arg;
+
+    (void) failed_stmt;
+    if (rc == PGW_OK && pgw_route_rules_put(&ch->rule) == PGW_OK) {
+        pgw_http_json(ch->req, 200, ch->answer);
+    } else {
+        json_decref(ch->answer);
+        pgw_http_error(ch->req, 503, "CORE_UNAVAILABLE",
+                       "the route change was not stored");
+    }
+    free(ch);
+}
+
+
+static const char *
+pgw__opt_str(json_t *body, const char *key, char *out, size_t len)
+{
+    json_t *v = json_object_get(body, key);
+
+    out[0] = '\0';
+    if (v == NULL || json_is_null(v)) {
+        return NULL;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0
+        || json_string_length(v) >= len) {
+        return "bad";
+    }
+    snprintf(out, len, "%s", json_string_value(v));
+    return NULL;
+}
+
+
+static void
+pgw__routes_post(struct pgw_daemon *d, struct evhttp_request *req)
+{
+    size_t len;
+    const char *raw = pgw_http_body(req, &len);
+    json_error_t jerr;
+    json_t *body = json_loadb(raw ? raw : "", raw ? len : 0, JSON_REJECT_DUPLICATES,
+                              &jerr);
+    char msg[256], method[64], app[72], who[128];
+    const char *channel, *action, *reason, *hdr;
+    json_t *w, *ttl, *old_j, *new_j;
+    const struct pgw_route_rule *old;
+    struct pgw_route_rule r;
+    struct pgw__route_change *ch;
+    struct pgw_txn *txn;
+    int64_t now = pgw_now_ms();
+
+#define PGW__BAD(...) do { snprintf(msg, sizeof(msg), __VA_ARGS__); goto bad; } while (0)
+    if (!json_is_object(body)) {
+        PGW__BAD("body must be a JSON object");
+    }
+    channel = json_string_value(json_object_get(body, "channel"));
+    if (channel == NULL || channel[0] == '\0') {
+        PGW__BAD("channel: required");
+    }
+    if (strlen(channel) >= sizeof(r.channel)
+        || pgw_config_channel(d->conf, channel) == NULL) {
+        PGW__BAD("channel: %.64s is not a channel of paygwd.conf", channel);
+    }
+    if (pgw__opt_str(body, "method", method, sizeof(method))) {
+        PGW__BAD("method: a non-empty string of at most 63 bytes");
+    }
+    if (pgw__opt_str(body, "app", app, sizeof(app))) {
+        PGW__BAD("app: a non-empty string of at most 71 bytes");
+    }
+    action = json_string_value(json_object_get(body, "action"));
+    if (action == NULL
+        || (strcmp(action, "enable") != 0 && strcmp(action, "disable") != 0
+            && strcmp(action, "drain") != 0 && strcmp(action, "weight") != 0)) {
+        PGW__BAD("action: one of enable, disable, drain, weight");
+    }
+    reason = json_string_value(json_object_get(body, "reason"));
+    if (reason == NULL || reason[0] == '\0' || strlen(reason) > 500) {
+        PGW__BAD("reason: required (why the change is made), at most 500 bytes");
+    }
+    hdr = pgw_http_header(req, "X-Paygw-Operator");
+    if (hdr && hdr[0]) {
+        snprintf(who, sizeof(who), "%s", hdr);
+    } else if (pgw__opt_str(body, "who", who, sizeof(who)) || who[0] == '\0') {
+        PGW__BAD("who: required (X-Paygw-Operator header or a \"who\" field)");
+    }
+    w = json_object_get(body, "weight");
+    ttl = json_object_get(body, "ttl_s");
+    if (strcmp(action, "weight") == 0) {
+        if (!json_is_integer(w) || json_integer_value(w) < 0
+            || json_integer_value(w) > 1000000) {
+            PGW__BAD("weight: an integer from 0 to 1000000");
+        }
+    } else if (w != NULL) {
+        PGW__BAD("weight: only with action weight");
+    }
+    if (ttl != NULL && (strcmp(action, "disable") != 0 && strcmp(action, "drain") != 0)) {
+        PGW__BAD("ttl_s: only with action disable or drain");
+    }
+    if (ttl != NULL && (!json_is_integer(ttl) || json_integer_value(ttl) <= 0
+                        || json_integer_value(ttl) > 366 * 86400)) {
+        PGW__BAD("ttl_s: an integer number of seconds from 1 to 31622400");
+    }
+
+    old = pgw_route_rule_exact(d, channel, method, app);
+    if (old && old->until_ms && now >= old->until_ms) {
+        old = NULL;           /* an expired rule no longer applies */
+    }
+    memset(&r, 0, sizeof(r));
+    snprintf(r.channel, sizeof(r.channel), "%s", channel);
+    snprintf(r.method, sizeof(r.method), "%s", method);
+    snprintf(r.app, sizeof(r.app), "%s", app);
+    r.state = old ? old->state : PGW_RS_ENABLED;
+    r.weight = old ? old->weight : PGW_ROUTE_DEFAULT_WEIGHT;
+    r.until_ms = old ? old->until_ms : 0;
+    r.updated_at = now;
+    if (strcmp(action, "enable") == 0) {
+        r.state = PGW_RS_ENABLED;
+        r.until_ms = 0;
+    } else if (strcmp(action, "disable") == 0 || strcmp(action, "drain") == 0) {
+        r.state = action[1] == 'i' ? PGW_RS_DISABLED : PGW_RS_DRAINING;
+        r.until_ms = ttl ? now + (int64_t) json_integer_value(ttl) * 1000 : 0;
+    } else {
+        r.weight = (int64_t) json_integer_value(w);
+    }
+
+    old_j = old ? pgw__rule_json(old, 0) : NULL;
+    new_j = pgw__rule_json(&r, 0);
+    char *old_s = old_j ? json_dumps(old_j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *new_s = json_dumps(new_j, JSON_COMPACT | JSON_SORT_KEYS);
+    ch = calloc(1, sizeof(*ch));
+    txn = pgw_txn_new();
+    if (ch == NULL || txn == NULL || new_s == NULL) {
+        free(ch);
+        pgw_txn_free(txn);
+        free(old_s);
+        free(new_s);
+        json_decref(old_j);
+        json_decref(new_j);
+        json_decref(body);
+        pgw_http_error(req, 503, "CORE_UNAVAILABLE", "out of memory");
+        return;
+    }
+    if (r.until_ms) {
+        pgw_txn_add(txn, 1,
+                    "INSERT INTO route_rules (channel, method, app, state, weight,"
+                    " until_ms, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (channel, method, app) DO UPDATE SET"
+                    " state = excluded.state, weight = excluded.weight,"
+                    " until_ms = excluded.until_ms,"
+                    " updated_at = excluded.updated_at",
+                    "ssssiii", r.channel, r.method, r.app,
+                    pgw_route_state_name(r.state), r.weight, r.until_ms, now);
+    } else {
+        pgw_txn_add(txn, 1,
+                    "INSERT INTO route_rules (channel, method, app, state, weight,"
+                    " until_ms, updated_at) VALUES (?, ?, ?, ?, ?, NULL, ?)"
+                    " ON CONFLICT (channel, method, app) DO UPDATE SET"
+                    " state = excluded.state, weight = excluded.weight,"
+                    " until_ms = NULL, updated_at = excluded.updated_at",
+                    "ssssii", r.channel, r.method, r.app,
+                    pgw_route_state_name(r.state), r.weight, now);
+    }
+    pgw_txn_add(txn, 1,
+                "INSERT INTO route_audit (at, who, reason, channel, method, app,"
+                " action, old, new) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "issssssss", now, who, reason, r.channel, r.method, r.app,
+                action, old_s, new_s);
+    ch->d = d;
+    ch->req = req;
+    ch->rule = r;
+    ch->answer = json_pack("{s:o, s:o, s:s, s:s}", "rule", new_j,
+                           "old", old_j ? old_j : json_null(), "who", who,
+                           "reason", reason);
+    free(old_s);
+    free(new_s);
+    json_decref(body);
+    pgw_store_submit(d->store, txn, pgw__route_done, ch);
+    return;
+
+bad:
+#undef PGW__BAD
+    json_decref(body);
+    pgw_http_error(req, 400, "INVALID_PARAMETER", msg);
+}
+
+
 static void
 pgw__admin_cb(struct evhttp_request *req, void *arg)
 {
@@ -315,6 +639,24 @@ pgw__admin_cb(struct evhttp_request *req, void *arg)
     }
     if (strcmp(path, "/metrics") == 0) {
         pgw__metrics(d, req);
+        return;
+    }
+    if (strcmp(path, "/admin/routes") == 0) {
+        if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+            pgw__routes_post(d, req);
+        } else {
+            pgw__routes_get(d, req);
+        }
+        return;
+    }
+    if (strcmp(path, "/admin/routes/audit") == 0) {
+        pgw_http_json(req, 200,
+                      json_pack("{s:o}", "audit",
+                                pgw__rows(d, "SELECT id, at, who, reason,"
+                                             " channel, method, app, action,"
+                                             " old, new FROM route_audit"
+                                             " WHERE id > ? ORDER BY id DESC"
+                                             " LIMIT 200", 0)));
         return;
     }
     if (sscanf(path, "/admin/orders/%127[^/]", no) == 1

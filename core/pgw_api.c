@@ -550,6 +550,7 @@ pgw__post_payment(struct pgw_daemon *d, struct evhttp_request *req,
     q.currency = json_string_value(json_object_get(pay, "currency"));
     q.amount = json_integer_value(json_object_get(pay, "amount"));
     q.channel = json_string_value(json_object_get(pay, "channel"));
+    q.app_id = app_id;
     snprintf(why, sizeof(why), "no channel offers %s", q.method);
     if (pgw_route_pick(d, &q, channel, sizeof(channel), why, sizeof(why))
         != PGW_OK) {

@@ -441,6 +441,7 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
 {
     struct pgw_order o;
     char tried[PGW__MAX_TRIED][32], why[256] = "no eligible channel", err[512];
+    char decision[512] = "";
     const char *excluded[PGW__MAX_TRIED + 1];
     struct pgw_route_query q;
     struct pgw_op *op;
@@ -479,6 +480,9 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
         }
         q.channel = wanted[0] ? wanted : NULL;
         q.excluded = excluded;
+        q.app_id = o.app_id;
+        q.decision = decision;
+        q.decisionlen = sizeof(decision);
         if (pgw_route_pick(d, &q, channel, sizeof(channel), why, sizeof(why))
             != PGW_OK) {
             pgw__fail_unsent(d, &o, from, why);
@@ -584,6 +588,12 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
                 pgw_pack_version(op->pack),
                 op->msg.credential ? "LOCAL" : "SENDING", now,
                 op->msg.credential ? "LOCAL" : "SENDING", now);
+    /* why this channel (docs/routing.md), in the same commit as the intent */
+    pgw_txn_add(txn, 1,
+                "INSERT INTO order_routes (attempt_id, order_id, channel,"
+                " reason, at) VALUES (?, ?, ?, ?, ?)",
+                "iissi", op->attempt_id, o.id, op->channel,
+                decision[0] ? decision : op->channel, now);
     pgw_order_txn_message(d, txn, o.id, op->attempt_id, op->channel,
                           op->msg.credential ? "credential" : "request",
                           "pay", 0, op->msg.masked ? op->msg.masked : "",

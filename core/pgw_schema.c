@@ -243,4 +243,33 @@ const char pgw_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS order_channel_data ("
     " order_id BIGINT PRIMARY KEY REFERENCES orders (id),"
     " data TEXT NOT NULL,"           /* JSON object: what packs asked to keep */
-    " updated_at BIGINT NOT NULL);";
+    " updated_at BIGINT NOT NULL);"
+    /* ops route rules (docs/routing.md): channel x method x app, '' = all */
+    "CREATE TABLE IF NOT EXISTS route_rules ("
+    " channel TEXT NOT NULL,"
+    " method TEXT NOT NULL DEFAULT '',"
+    " app TEXT NOT NULL DEFAULT '',"
+    " state TEXT NOT NULL,"          /* enabled disabled draining */
+    " weight BIGINT NOT NULL DEFAULT 100,"
+    " until_ms BIGINT,"              /* NULL = until changed */
+    " updated_at BIGINT NOT NULL,"
+    " PRIMARY KEY (channel, method, app));"
+    "CREATE TABLE IF NOT EXISTS route_audit ("
+    " id INTEGER PRIMARY KEY,"
+    " at BIGINT NOT NULL,"
+    " who TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " channel TEXT NOT NULL,"
+    " method TEXT NOT NULL,"
+    " app TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " old TEXT,"                     /* JSON rule before, NULL if none */
+    " new TEXT NOT NULL);"           /* JSON rule after */
+    /* why each pay attempt went to its channel */
+    "CREATE TABLE IF NOT EXISTS order_routes ("
+    " attempt_id BIGINT PRIMARY KEY,"
+    " order_id BIGINT NOT NULL REFERENCES orders (id),"
+    " channel TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " at BIGINT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS order_routes_order ON order_routes (order_id);";

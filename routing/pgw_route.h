@@ -23,7 +23,51 @@ struct pgw_route_query {
     int64_t amount;
     const char *channel;             /* requested, or NULL */
     const char *const *excluded;     /* NULL-terminated, or NULL */
+    const char *app_id;              /* the caller's app, for app-scoped rules */
+    char *decision;                  /* out, or NULL: why this channel */
+    size_t decisionlen;
 };
+
+/* ---- ops route rules (route_rules table; docs/routing.md) -------------------
+ * A rule is scoped to channel x method x app ("" = all). The most specific
+ * rule that has not expired wins: channel+method+app > channel+method >
+ * channel+app > channel. A rule whose until_ms has passed no longer applies
+ * (evaluated at selection time, no timer). */
+enum pgw_route_state { PGW_RS_ENABLED = 0, PGW_RS_DISABLED, PGW_RS_DRAINING };
+
+#define PGW_ROUTE_DEFAULT_WEIGHT 100
+
+struct pgw_route_rule {
+    char channel[32];
+    char method[64];
+    char app[72];
+    int state;                       /* enum pgw_route_state */
+    int64_t weight;                  /* >= 0; 0 = never chosen */
+    int64_t until_ms;                /* 0 = until changed */
+    int64_t updated_at;
+};
+
+const char *pgw_route_state_name(int state);
+int pgw_route_state_parse(const char *s);  /* -1 if unknown */
+/* the winning rule for channel/method/app at now, or NULL (pure; unit-tested) */
+const struct pgw_route_rule *
+pgw_route_rule_match(const struct pgw_route_rule *rules, size_t n,
+                     const char *channel, const char *method, const char *app,
+                     int64_t now);
+/* weighted choice: the index i with r mod sum(weights) falling in weight i's
+ * share; -1 when every weight is 0 (pure; unit-tested) */
+int pgw_route_weighted(const int64_t *weights, size_t n, uint64_t r);
+
+/* the daemon's rules: loaded from the store on first use, changed only by
+ * pgw_route_rules_put after the change is committed */
+int pgw_route_rules_load(struct pgw_daemon *d);
+const struct pgw_route_rule *pgw_route_rules(struct pgw_daemon *d, size_t *n);
+/* the rule of exactly this scope, or NULL */
+const struct pgw_route_rule *pgw_route_rule_exact(struct pgw_daemon *d,
+                                                  const char *channel,
+                                                  const char *method,
+                                                  const char *app);
+int pgw_route_rules_put(const struct pgw_route_rule *r);
 
 /* Returns PGW_OK with the channel name in out, or PGW_NOTFOUND. If why is not
  * NULL it receives a human-readable reason when nothing is eligible. */

@@ -147,6 +147,7 @@ function admin(req, res) {
     return;
   }
   const u = new URL(req.url, 'http://x');
+  if (u.pathname === '/admin/routes') { routesMock(req, res); return; }
   const m = u.pathname.match(/^\/admin\/orders\/([^/]+)$/);
   if (!m || m[1] === 'NONE') { json(res, 200, { orders: [] }); return; }
   json(res, 200, {
@@ -164,6 +165,36 @@ function admin(req, res) {
       }],
       notifications: [], discrepancies: [],
     }],
+  });
+}
+
+// the route controls as paygwd answers them (core/pgw_admin.c), one stripe rule kept
+const ROUTES = { posts: [], stripe: null };
+function routesMock(req, res) {
+  if (req.method === 'GET') {
+    const rules = ROUTES.stripe ? [ROUTES.stripe] : [];
+    json(res, 200, {
+      now: Date.now(),
+      channels: [
+        { channel: 'alipay', configured: true, state: 'enabled', weight: 100, rules: [], in_flight: 2,
+          answered_10m: 40, success_rate_10m: 0.975, p99_ms_10m: 812 },
+        { channel: 'stripe', configured: true, state: ROUTES.stripe ? ROUTES.stripe.state : 'enabled',
+          weight: 100, rules, in_flight: 0, answered_10m: 0, success_rate_10m: null, p99_ms_10m: null,
+          ...(ROUTES.stripe && ROUTES.stripe.remaining_s ? { remaining_s: ROUTES.stripe.remaining_s } : {}) },
+      ],
+    });
+    return;
+  }
+  let body = '';
+  req.on('data', (d) => { body += d; });
+  req.on('end', () => {
+    const b = JSON.parse(body);
+    ROUTES.posts.push(b);
+    if (!b.reason) { json(res, 400, { error: { code: 'INVALID_PARAMETER', message: 'reason: required' } }); return; }
+    const state = { enable: 'enabled', disable: 'disabled', drain: 'draining', weight: 'enabled' }[b.action];
+    ROUTES.stripe = { channel: b.channel, state, weight: b.weight ?? 100,
+      ...(b.ttl_s ? { until_ms: Date.now() + b.ttl_s * 1000, remaining_s: b.ttl_s } : {}) };
+    json(res, 200, { rule: ROUTES.stripe, old: null, who: b.who, reason: b.reason });
   });
 }
 
@@ -427,6 +458,40 @@ test('trace prints transitions, attempts and masked messages; --json is raw', as
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no order NONE/);
   r = await run(['trace', 'T1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no admin token/);
+});
+
+test('route list prints a table; a disable round trip with --for and --reason', async () => {
+  let r = await run(['-T', TOKEN, 'route', 'list']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /CHANNEL\s+STATE\s+WEIGHT\s+IN-FLIGHT\s+SUCCESS%\s+P99-MS/);
+  assert.match(r.stdout, /\nalipay\s+enabled\s+100\s+2\s+97\.5\s+812\n/);
+  assert.match(r.stdout, /\nstripe\s+enabled\s+100\s+0\s+-\s+-\n/);
+  r = await run(['-T', TOKEN, 'route', 'disable', 'stripe', '--for', '10m', '--reason', 'stripe 5xx spike', '--who', 'bob']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /stripe method=\* app=\*: disabled, weight 100, for 600s/);
+  assert.deepEqual(ROUTES.posts.at(-1), { channel: 'stripe', action: 'disable', reason: 'stripe 5xx spike', who: 'bob', ttl_s: 600 });
+  r = await run(['-T', TOKEN, 'route', 'list']);
+  assert.match(r.stdout, /\nstripe\s+disabled\s+100\s+0\s+-\s+-\s+10m00s left\n/);
+  assert.match(r.stdout, /rule method=\* app=\*: disabled, weight 100, 10m00s left/);
+  r = await run(['-T', TOKEN, 'route', 'weight', 'stripe', '--method', 'stripe.card', '--weight', '30', '--reason', 'r'], { USER: 'carol' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(ROUTES.posts.at(-1), { channel: 'stripe', action: 'weight', reason: 'r', who: 'carol', method: 'stripe.card', weight: 30 });
+  r = await run(['-T', TOKEN, 'route', 'enable', 'stripe', '--reason', 'ok', '--who', 'bob']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match((await run(['-T', TOKEN, 'route', 'list'])).stdout, /\nstripe\s+enabled/);
+  r = await run(['-T', TOKEN, 'route', 'list', '--json']);
+  assert.equal(JSON.parse(r.stdout).channels.length, 2);
+  // usage: no reason, --for on enable, weight without --weight, no channel
+  const n = ROUTES.posts.length;
+  for (const args of [['disable', 'stripe'], ['enable', 'stripe', '--for', '5m', '--reason', 'x'],
+    ['weight', 'stripe', '--reason', 'x'], ['disable', '--reason', 'x'], ['disable', 'stripe', '--for', '5y', '--reason', 'x'], ['bogus']]) {
+    r = await run(['-T', TOKEN, 'route', ...args], { USER: 'u' });
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+  }
+  assert.equal(ROUTES.posts.length, n, 'no usage error reaches the admin API');
+  r = await run(['route', 'list']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no admin token/);
 });

@@ -500,7 +500,7 @@ class Stack {
 
   // ------------------------------------------------------------------ admin API
   admin(method, p, opts = {}) {
-    const headers = opts.noAuth ? {} : { authorization: `Bearer ${opts.token || this.adminToken}` };
+    const headers = { ...(opts.headers || {}), ...(opts.noAuth ? {} : { authorization: `Bearer ${opts.token || this.adminToken}` }) };
     let body;
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);

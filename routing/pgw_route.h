@@ -3,8 +3,12 @@
  *
  * A channel is eligible when it is declared and enabled in paygwd.conf, its pack
  * is loaded, and the pack's manifest lists the method, the currency and an amount
- * range that holds the amount. An explicit "channel" in the request narrows the
- * choice to that channel. Channels already tried for the order are excluded.
+ * range that holds the amount, and the ops rule that applies to it (below) does
+ * not disable, drain or zero-weight it. An explicit "channel" in the request
+ * narrows the choice to that channel; channels already tried for the order are
+ * excluded. Among the eligible channels the choice is weighted by the rules'
+ * weights, and the decision (why this channel, why not the others) is returned
+ * for the order's record.
  */
 
 #ifndef PGW_ROUTE_H

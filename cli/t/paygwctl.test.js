@@ -465,7 +465,7 @@ test('trace prints transitions, attempts and masked messages; --json is raw', as
 test('route list prints a table; a disable round trip with --for and --reason', async () => {
   let r = await run(['-T', TOKEN, 'route', 'list']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /CHANNEL\s+STATE\s+WEIGHT\s+IN-FLIGHT\s+SUCCESS%\s+P99-MS/);
+  assert.match(r.stdout, /CHANNEL\s+STATE\s+CIRCUIT\s+WEIGHT\s+IN-FLIGHT\s+SUCCESS%\s+P99-MS\s+ERR-1M/);
   assert.match(r.stdout, /\nalipay\s+enabled\s+100\s+2\s+97\.5\s+812\n/);
   assert.match(r.stdout, /\nstripe\s+enabled\s+100\s+0\s+-\s+-\n/);
   r = await run(['-T', TOKEN, 'route', 'disable', 'stripe', '--for', '10m', '--reason', 'stripe 5xx spike', '--who', 'bob']);

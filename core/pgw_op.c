@@ -321,8 +321,8 @@ pgw_op_interpret(struct pgw_op *op, const struct pgw_http_result *res,
         pgw_order_txn_keep(d, txn, op->order_id,
                            json_object_get(out->fields, "keep"));
     }
-    /* channel health and breaker (routing/pgw_breaker.c): a transition's
-     * alert commits with this answer */
+    /* channel health and breaker (routing/pgw_breaker.c); a transition's
+     * alert is committed on its own, never in this txn */
     pgw_health_note(d, op, res, out, txn);
     pgw_order_txn_message(d, txn, op->order_id, op->attempt_id, op->channel,
                           "response", op->op, res->status,

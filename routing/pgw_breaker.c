@@ -4,7 +4,7 @@
  * routing, the half-open probe (the channel's query op on a recent order of
  * that channel, never a pay) and the alerts of every transition
  * (discrepancies rows breaker_open / breaker_half_open / breaker_closed with
- * order_id NULL, and a log line).
+ * order_id NULL, and a log line, each in a commit of its own).
  */
 
 #include <stdio.h>
@@ -59,7 +59,7 @@ pgw__alert(struct pgw_daemon *d, struct pgw_txn *txn, const struct pgw_health *h
                 "INSERT INTO discrepancies (id, order_id, kind, status,"
                 " evidence_class, code, detail, at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                "insnssi", pgw_store_next_id(d->store, "discrepancies"), kind,
+                "inssnssi", pgw_store_next_id(d->store, "discrepancies"), kind,
                 pgw_circuit_name(h->circuit), h->channel, text, pgw_now_ms());
     d->metrics.discrepancies++;
     if (own) {
@@ -103,7 +103,10 @@ pgw_health_note(struct pgw_daemon *d, const struct pgw_op *op,
         snprintf(detail, sizeof(detail),
                  ">= %lld network errors / timeouts in a minute; probe in %lld ms",
                  (long long) errors, (long long) open_ms);
-        pgw__alert(d, txn, h, detail);
+        /* its own commit: an alert must never be able to break the txn that
+         * records the channel's answer */
+        (void) txn;
+        pgw__alert(d, NULL, h, detail);
     }
 }
 

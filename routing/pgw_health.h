@@ -89,8 +89,9 @@ struct pgw_http_result;
 struct pgw_outcome;
 struct pgw_txn;
 
-/* the pgw_op_interpret hook: records the outcome, and a transition's alert
- * (discrepancy row, order_id NULL) goes into txn */
+/* the pgw_op_interpret hook: records the outcome; a transition's alert
+ * (discrepancy row, order_id NULL) is committed on its own (txn is the
+ * answer's, left untouched) */
 void pgw_health_note(struct pgw_daemon *d, const struct pgw_op *op,
                      const struct pgw_http_result *res,
                      const struct pgw_outcome *out, struct pgw_txn *txn);

@@ -133,8 +133,8 @@ static void pgwctl__print_routes(const json_t *v)
     const json_t *c;
     size_t i;
 
-    printf("%-16s %-10s %6s %9s %9s %8s\n", "CHANNEL", "STATE", "WEIGHT",
-           "IN-FLIGHT", "SUCCESS%", "P99-MS");
+    printf("%-16s %-10s %-9s %6s %9s %9s %8s %6s\n", "CHANNEL", "STATE",
+           "CIRCUIT", "WEIGHT", "IN-FLIGHT", "SUCCESS%", "P99-MS", "ERR-1M");
     json_array_foreach(chans, i, c) {
         const json_t *rate = json_object_get(c, "success_rate_10m");
         const json_t *p99 = json_object_get(c, "p99_ms_10m");
@@ -155,12 +155,16 @@ static void pgwctl__print_routes(const json_t *v)
             pgwctl__remaining((long)json_integer_value(
                                   json_object_get(c, "remaining_s")),
                               left, sizeof(left));
-        printf("%-16s %-10s %6lld %9lld %9s %8s%s%s\n",
+        const char *circ = json_string_value(json_object_get(c, "circuit"));
+        printf("%-16s %-10s %-9s %6lld %9lld %9s %8s %6lld%s%s\n",
                json_string_value(json_object_get(c, "channel")),
                json_string_value(json_object_get(c, "state")),
+               circ ? circ : "-",
                (long long)json_integer_value(json_object_get(c, "weight")),
                (long long)json_integer_value(json_object_get(c, "in_flight")),
-               rs, ps, left[0] ? "  " : "", left);
+               rs, ps,
+               (long long)json_integer_value(json_object_get(c, "errors_1m")),
+               left[0] ? "  " : "", left);
         json_array_foreach(rules, k, r) {
             const char *m = json_string_value(json_object_get(r, "method"));
             const char *a = json_string_value(json_object_get(r, "app"));

@@ -19,6 +19,7 @@
 #include "pgw_daemon.h"
 #include "pgw_http.h"
 #include "pgw_order.h"
+#include "pgw_health.h"
 #include "pgw_route.h"
 #include "pgw_store.h"
 #include "pgw_transport.h"
@@ -344,6 +345,66 @@ pgw__count1(struct pgw_daemon *d, const char *sql, const char *channel,
 }
 
 
+
+/* the in-memory health of the channel (routing/pgw_health.h): `circuit`
+ * (the worst over its methods), errors_1m (network errors + timeouts),
+ * success_rate_1m and p99_ms_1m over every method, and `health` per method
+ * with the 1-min and 10-min windows */
+static void
+pgw__route_health(json_t *j, const char *channel, int64_t now)
+{
+    json_t *list = json_array();
+    int worst = PGW_CB_CLOSED;
+    int64_t errors = 0, answered = 0, success = 0, p99 = -1;
+
+    for (size_t i = 0; i < pgw_health_count(); i++) {
+        const struct pgw_health *h = pgw_health_at(i);
+        struct pgw_health_stats m1, m10;
+
+        if (strcmp(h->channel, channel) != 0) {
+            continue;
+        }
+        pgw_health_stats(h, 1, now, &m1);
+        pgw_health_stats(h, 10, now, &m10);
+        if (h->circuit == PGW_CB_OPEN
+            || (h->circuit == PGW_CB_HALF_OPEN && worst == PGW_CB_CLOSED)) {
+            worst = h->circuit;
+        }
+        errors += m1.network + m1.timeout;
+        answered += m1.answered;
+        success += m1.success;
+        if (m1.p99_ms > p99) {
+            p99 = m1.p99_ms;
+        }
+        json_array_append_new(list, json_pack(
+            "{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o, s:o}",
+            "method", h->method, "circuit", pgw_circuit_name(h->circuit),
+            "network_errors_1m", (json_int_t) m1.network,
+            "timeouts_1m", (json_int_t) m1.timeout,
+            "http_5xx_1m", (json_int_t) m1.s5xx,
+            "answered_1m", (json_int_t) m1.answered,
+            "success_rate_1m", m1.answered ? json_real((double) m1.success
+                                                       / (double) m1.answered)
+                                           : json_null(),
+            "p99_ms_1m", m1.p99_ms >= 0 ? json_integer(m1.p99_ms) : json_null(),
+            "errors_10m", (json_int_t) (m10.network + m10.timeout),
+            "answered_10m", (json_int_t) m10.answered,
+            "success_rate_10m", m10.answered ? json_real((double) m10.success
+                                                         / (double) m10.answered)
+                                             : json_null(),
+            "p99_ms_10m", m10.p99_ms >= 0 ? json_integer(m10.p99_ms)
+                                          : json_null()));
+    }
+    json_object_set_new(j, "circuit", json_string(pgw_circuit_name(worst)));
+    json_object_set_new(j, "errors_1m", json_integer(errors));
+    json_object_set_new(j, "success_rate_1m",
+                        answered ? json_real((double) success / (double) answered)
+                                 : json_null());
+    json_object_set_new(j, "p99_ms_1m", p99 >= 0 ? json_integer(p99) : json_null());
+    json_object_set_new(j, "health", list);
+}
+
+
 static void
 pgw__routes_get(struct pgw_daemon *d, struct evhttp_request *req)
 {
@@ -416,6 +477,7 @@ pgw__routes_get(struct pgw_daemon *d, struct evhttp_request *req)
         if (!json_object_get(j, "p99_ms_10m")) {
             json_object_set_new(j, "p99_ms_10m", json_null());
         }
+        pgw__route_health(j, c->name, now);
         json_array_append_new(chans, j);
     }
     pgw_http_json(req, 200, json_pack("{s:o, s:I}", "channels", chans, "now",

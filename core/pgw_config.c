@@ -102,6 +102,8 @@ pgw__channel_get(struct pgw_config *conf, const char *name)
     c->first_query_delay_ms = -1;
     c->connect_timeout_ms = -1;
     c->timeout_ms = -1;
+    c->breaker_errors = -1;
+    c->breaker_open_ms = -1;
     c->enabled = 1;
     c->params = json_object();
     if (c->params == NULL) {
@@ -150,6 +152,14 @@ pgw__channel_directive(struct pgw_config *conf, char **tok, int ntok)
     if (strcmp(tok[2], "timeout_ms") == 0) {
         return pgw__int(tok[3], &c->timeout_ms) == PGW_OK
                    ? NULL : "timeout_ms must be a non-negative integer";
+    }
+    if (strcmp(tok[2], "breaker_errors") == 0) {
+        return pgw__int(tok[3], &c->breaker_errors) == PGW_OK
+                   ? NULL : "breaker_errors must be a non-negative integer";
+    }
+    if (strcmp(tok[2], "breaker_open_ms") == 0) {
+        return pgw__int(tok[3], &c->breaker_open_ms) == PGW_OK
+                   ? NULL : "breaker_open_ms must be a non-negative integer";
     }
     if (strcmp(tok[2], "query_backoff_ms") == 0) {
         return pgw_parse_ms_list(tok[3], c->query_backoff_ms, PGW_MAX_BACKOFF,

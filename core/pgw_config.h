@@ -22,6 +22,8 @@ struct pgw_channel_conf {
     int n_query_backoff;                /* 0: take the pack's */
     int64_t connect_timeout_ms;         /* -1: take the pack's */
     int64_t timeout_ms;                 /* -1: take the pack's */
+    int64_t breaker_errors;             /* -1: 12 network errors / minute */
+    int64_t breaker_open_ms;            /* -1: 30000 */
     int enabled;
     json_t *params;                     /* owned: ctx.config for the pack */
     json_t *micropay;                   /* owned, may be NULL: overrides of

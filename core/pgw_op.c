@@ -14,6 +14,7 @@
 #include "pgw_auth.h"
 #include "pgw_config.h"
 #include "pgw_daemon.h"
+#include "pgw_health.h"
 #include "pgw_op.h"
 #include "pgw_order.h"
 #include "pgw_route.h"
@@ -320,6 +321,9 @@ pgw_op_interpret(struct pgw_op *op, const struct pgw_http_result *res,
         pgw_order_txn_keep(d, txn, op->order_id,
                            json_object_get(out->fields, "keep"));
     }
+    /* channel health and breaker (routing/pgw_breaker.c); a transition's
+     * alert is committed on its own, never in this txn */
+    pgw_health_note(d, op, res, out, txn);
     pgw_order_txn_message(d, txn, op->order_id, op->attempt_id, op->channel,
                           "response", op->op, res->status,
                           out->masked ? out->masked : "",

@@ -23,6 +23,7 @@
 #include "pgw_config.h"
 #include "pgw_daemon.h"
 #include "pgw_dispatch.h"
+#include "pgw_health.h"
 #include "pgw_log.h"
 #include "pgw_outbox.h"
 #include "pgw_store.h"
@@ -75,6 +76,7 @@ pgw_scheduler_tick(struct pgw_daemon *d)
     }
     pgw_outbox_tick(d);
     pgw_auth_refresh(d);
+    pgw_breaker_tick(d);
 }
 
 

@@ -13,6 +13,7 @@
 #include "pgw_config.h"
 #include "pgw_core.h"
 #include "pgw_daemon.h"
+#include "pgw_health.h"
 #include "pgw_pack.h"
 #include "pgw_route.h"
 #include "pgw_store.h"
@@ -415,6 +416,10 @@ pgw_route_pick(struct pgw_daemon *d, const struct pgw_route_query *q, char *out,
                 reason = buf;
             } else if (r && r->weight <= 0) {
                 reason = "weight 0";
+            }
+            if (reason == NULL) {
+                /* health: an open (or probing) circuit takes no new pays */
+                pgw_health_eligible(c->name, q->method, &reason);
             }
         }
         if (reason == NULL && n < PGW__MAX_CAND) {

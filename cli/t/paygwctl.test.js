@@ -177,7 +177,8 @@ function routesMock(req, res) {
       now: Date.now(),
       channels: [
         { channel: 'alipay', configured: true, state: 'enabled', weight: 100, rules: [], in_flight: 2,
-          answered_10m: 40, success_rate_10m: 0.975, p99_ms_10m: 812 },
+          answered_10m: 40, success_rate_10m: 0.975, p99_ms_10m: 812,
+          circuit: 'open', errors_1m: 12 },
         { channel: 'stripe', configured: true, state: ROUTES.stripe ? ROUTES.stripe.state : 'enabled',
           weight: 100, rules, in_flight: 0, answered_10m: 0, success_rate_10m: null, p99_ms_10m: null,
           ...(ROUTES.stripe && ROUTES.stripe.remaining_s ? { remaining_s: ROUTES.stripe.remaining_s } : {}) },
@@ -465,15 +466,15 @@ test('trace prints transitions, attempts and masked messages; --json is raw', as
 test('route list prints a table; a disable round trip with --for and --reason', async () => {
   let r = await run(['-T', TOKEN, 'route', 'list']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /CHANNEL\s+STATE\s+WEIGHT\s+IN-FLIGHT\s+SUCCESS%\s+P99-MS/);
-  assert.match(r.stdout, /\nalipay\s+enabled\s+100\s+2\s+97\.5\s+812\n/);
-  assert.match(r.stdout, /\nstripe\s+enabled\s+100\s+0\s+-\s+-\n/);
+  assert.match(r.stdout, /CHANNEL\s+STATE\s+CIRCUIT\s+WEIGHT\s+IN-FLIGHT\s+SUCCESS%\s+P99-MS\s+ERR-1M/);
+  assert.match(r.stdout, /\nalipay\s+enabled\s+open\s+100\s+2\s+97\.5\s+812\s+12\n/);
+  assert.match(r.stdout, /\nstripe\s+enabled\s+-\s+100\s+0\s+-\s+-\s+0\n/);
   r = await run(['-T', TOKEN, 'route', 'disable', 'stripe', '--for', '10m', '--reason', 'stripe 5xx spike', '--who', 'bob']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /stripe method=\* app=\*: disabled, weight 100, for 600s/);
   assert.deepEqual(ROUTES.posts.at(-1), { channel: 'stripe', action: 'disable', reason: 'stripe 5xx spike', who: 'bob', ttl_s: 600 });
   r = await run(['-T', TOKEN, 'route', 'list']);
-  assert.match(r.stdout, /\nstripe\s+disabled\s+100\s+0\s+-\s+-\s+10m00s left\n/);
+  assert.match(r.stdout, /\nstripe\s+disabled\s+-\s+100\s+0\s+-\s+-\s+0\s+10m00s left\n/);
   assert.match(r.stdout, /rule method=\* app=\*: disabled, weight 100, 10m00s left/);
   r = await run(['-T', TOKEN, 'route', 'weight', 'stripe', '--method', 'stripe.card', '--weight', '30', '--reason', 'r'], { USER: 'carol' });
   assert.equal(r.code, 0, r.stderr);

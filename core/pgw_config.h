@@ -22,6 +22,10 @@ struct pgw_channel_conf {
     int n_query_backoff;                /* 0: take the pack's */
     int64_t connect_timeout_ms;         /* -1: take the pack's */
     int64_t timeout_ms;                 /* -1: take the pack's */
+    int64_t max_concurrency;            /* -1: take the pack's (bulkhead) */
+    int64_t qps;                        /* -1: take the pack's (bulkhead) */
+    int64_t queue_max;                  /* -1: default (bulkhead) */
+    int64_t queue_wait_ms;              /* -1: default (bulkhead) */
     int enabled;
     json_t *params;                     /* owned: ctx.config for the pack */
     json_t *micropay;                   /* owned, may be NULL: overrides of

@@ -23,13 +23,17 @@ let stack;
 before(async () => {
   stack = await Stack.start({
     name: 'bulkhead', channels: [B], timeoutMs: 5000,
+    appOptions: { A1: 'rate=off concurrency=off' },   // the load is ours, not the edge's limits
     firstQueryDelayMs: 60000, queryBackoffMs: '60000',
     extraConf: [
       `channel ${A} timeout_ms 30000`,
       `channel ${A} max_concurrency ${A_CAP}`,
       `channel ${A} queue_max ${A_QUEUE}`,
       `channel ${A} queue_wait_ms 2000`,
-      `channel ${B} max_concurrency 200`,
+      // B's manifest caps it at 100 qps (what WeChat Pay publishes); the simulator takes
+      // more, and issue 5 asks for B at 500 req/s
+      `channel ${B} max_concurrency 500`,
+      `channel ${B} qps 2000`,
     ],
   });
 }, { timeout: 90000 });
@@ -163,11 +167,24 @@ describe('bulkhead: a hung channel never delays another', () => {
     const s2 = side(aOrders);
     const hung = await load(rate, PHASE_MS, 'BH', s2.tick);
     await Promise.all(s2.pays);
+    assert.equal(await metric('paygw_channel_in_flight', A), A_CAP, 'A held only its cap');
+    const rejectedHung = await metric('paygw_channel_rejected_total', A);
 
-    const row = (k, f) => `${k.padEnd(16)} ${f(alone).padStart(12)} ${f(hung).padStart(12)}`;
+    // A heals: its held sends answer when their 30 s are up, the queue empties; then
+    // phase 3: B with A healthy again (before and after: drift over the run cancels out)
+    await stack.sim('POST', '/_sim/script', { channel: A, default: true, precreate: 'success' });
+    await waitFor('A drained', async () => ({
+      inFlight: await metric('paygw_channel_in_flight', A),
+      queued: await metric('paygw_channel_queued', A),
+    }), (m) => m.inFlight === 0 && m.queued === 0, { timeoutMs: 45000, intervalMs: 250 });
+    const s3 = side(aHealthy);
+    const after = await load(rate, PHASE_MS, 'BB', s3.tick);
+    await Promise.all(s3.pays);
+
+    const row = (k, f) => `${k.padEnd(16)} ${f(alone).padStart(12)} ${f(hung).padStart(12)} ${f(after).padStart(12)}`;
     console.log([
-      `# bulkhead figures (B = ${B}, A = ${A} hung; ${PHASE_MS} ms per phase, offered ${rate} req/s)`,
-      `${''.padEnd(16)} ${'A healthy'.padStart(12)} ${'A hung'.padStart(12)}`,
+      `# bulkhead figures (B = ${B}, A = ${A}; ${PHASE_MS} ms per phase, offered ${rate} req/s)`,
+      `${''.padEnd(16)} ${'A healthy'.padStart(12)} ${'A hung'.padStart(12)} ${'A healthy'.padStart(12)}`,
       row('answered', (x) => String(x.answered)),
       row('throughput/s', (x) => x.rps.toFixed(1)),
       row('p50 ms', (x) => x.p50.toFixed(2)),
@@ -175,14 +192,18 @@ describe('bulkhead: a hung channel never delays another', () => {
     ].map((l) => `# ${l}`).join('\n'));
 
     // no B request lost or failed
-    assert.deepEqual(alone.failed, [], 'B alone: every pay answered');
-    assert.deepEqual(hung.failed, [], 'B with A hung: every pay answered');
-    assert.equal(alone.answered, alone.issued);
-    assert.equal(hung.answered, hung.issued);
-    // within 10 % (+5 ms absolute for timer noise)
-    assert.ok(hung.rps >= alone.rps * 0.9, `throughput ${hung.rps.toFixed(1)} vs ${alone.rps.toFixed(1)}`);
-    assert.ok(hung.p50 <= alone.p50 * 1.1 + 5, `p50 ${hung.p50.toFixed(2)} vs ${alone.p50.toFixed(2)}`);
-    assert.ok(hung.p99 <= alone.p99 * 1.1 + 5, `p99 ${hung.p99.toFixed(2)} vs ${alone.p99.toFixed(2)}`);
+    for (const [name, x] of [['A healthy', alone], ['A hung', hung], ['A healthy again', after]]) {
+      assert.deepEqual(x.failed, [], `B with ${name}: every pay answered`);
+      assert.equal(x.answered, x.issued, `B with ${name}: nothing lost`);
+    }
+    // within 10 % (+5 ms absolute for timer noise) of B's figures with A healthy (the
+    // healthy runs before and after: the range this machine gives with nothing hung)
+    const hRps = Math.min(alone.rps, after.rps);
+    const hP50 = Math.max(alone.p50, after.p50);
+    const hP99 = Math.max(alone.p99, after.p99);
+    assert.ok(hung.rps >= hRps * 0.9, `throughput ${hung.rps.toFixed(1)} vs ${hRps.toFixed(1)}`);
+    assert.ok(hung.p50 <= hP50 * 1.1 + 5, `p50 ${hung.p50.toFixed(2)} vs ${hP50.toFixed(2)}`);
+    assert.ok(hung.p99 <= hP99 * 1.1 + 5, `p99 ${hung.p99.toFixed(2)} vs ${hP99.toFixed(2)}`);
 
     // A: at most A_CAP sends ever reached the simulator, one per order; every other pay is
     // either still waiting in A's queue or NOT_SENT with the cap message, never sent
@@ -203,14 +224,12 @@ describe('bulkhead: a hung channel never delays another', () => {
         assert.match(pays[0].error, new RegExp(`channel ${A} at its concurrency cap: (queue full|waited \\d+ ms)`));
         assert.equal(pays[0].class, 'NOT_SENT');
       } else {
-        assert.equal(pays[0].state, 'SENDING', `${no}: ${JSON.stringify(pays[0])}`);
+        assert.equal(sent, 1, `${no}: ${JSON.stringify(pays[0])} not refused, so sent once`);
       }
     }
     console.log(`# A: ${aOrders.length} pays, ${reached} reached the simulator (cap ${A_CAP}), `
-      + `${notSent} NOT_SENT by the bulkhead, ${aOrders.length - reached - notSent} still queued; `
-      + `rejected_total ${await metric('paygw_channel_rejected_total', A)}`);
+      + `${notSent} NOT_SENT by the bulkhead; rejected_total ${rejectedHung}`);
     assert.equal(reached, A_CAP);
-    assert.ok(notSent >= aOrders.length - A_CAP - A_QUEUE);
-    assert.equal(await metric('paygw_channel_in_flight', A), A_CAP);
+    assert.equal(notSent, aOrders.length - A_CAP);
   }, { timeout: 120000 });
 });

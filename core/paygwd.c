@@ -28,6 +28,7 @@
 #include "pgw_pack.h"
 #include "pgw_store.h"
 #include "pgw_transport.h"
+#include "pgw_bulkhead.h"
 
 
 static void
@@ -170,6 +171,11 @@ main(int argc, char **argv)
         fprintf(stderr, "paygwd: cannot start the transport\n");
         goto out;
     }
+    d.bulkhead = pgw_bulkhead_new(d.base);
+    if (d.bulkhead == NULL) {
+        fprintf(stderr, "paygwd: out of memory\n");
+        goto out;
+    }
     if (pgw_api_start(&d, err, sizeof(err)) != PGW_OK
         || pgw_admin_start(&d, err, sizeof(err)) != PGW_OK) {
         fprintf(stderr, "paygwd: %s\n", err);
@@ -211,6 +217,7 @@ out:
     }
     pgw_store_close(d.store);
     pgw_transport_free(d.transport);
+    pgw_bulkhead_free(d.bulkhead);   /* sends still waiting: abandoned too */
     pgw_api_stop(&d);
     if (d.admin_http) {
         evhttp_free(d.admin_http);

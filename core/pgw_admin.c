@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
+#include "pgw_bulkhead.h"
 #include "pgw_config.h"
 #include "pgw_daemon.h"
 #include "pgw_http.h"
@@ -241,6 +242,31 @@ pgw__metrics_unmapped(struct pgw_daemon *d, struct evbuffer *b)
 }
 
 
+/* per channel: the bulkhead's gauges and rejections */
+static void
+pgw__metrics_bh_line(void *arg, const struct pgw_bh_stats *s)
+{
+    struct evbuffer *b = arg;
+
+    evbuffer_add_printf(b,
+                        "paygw_channel_in_flight{channel=\"%s\"} %d\n"
+                        "paygw_channel_queued{channel=\"%s\"} %d\n"
+                        "paygw_channel_rejected_total{channel=\"%s\"} %llu\n",
+                        s->channel, s->in_flight, s->channel, s->queued,
+                        s->channel, (unsigned long long) s->rejected_total);
+}
+
+
+static void
+pgw__metrics_bulkhead(struct pgw_daemon *d, struct evbuffer *b)
+{
+    evbuffer_add_printf(b, "# TYPE paygw_channel_in_flight gauge\n"
+                           "# TYPE paygw_channel_queued gauge\n"
+                           "# TYPE paygw_channel_rejected_total counter\n");
+    pgw_bulkhead_stats(d->bulkhead, pgw__metrics_bh_line, b);
+}
+
+
 static void
 pgw__metrics(struct pgw_daemon *d, struct evhttp_request *req)
 {
@@ -294,6 +320,7 @@ pgw__metrics(struct pgw_daemon *d, struct evhttp_request *req)
     }
     evbuffer_add(out, buf, n < (int) sizeof(buf) ? (size_t) n : sizeof(buf) - 1);
     pgw__metrics_unmapped(d, out);
+    pgw__metrics_bulkhead(d, out);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(req, 200, NULL, out);

@@ -104,6 +104,10 @@ pgw__channel_get(struct pgw_config *conf, const char *name)
     c->timeout_ms = -1;
     c->breaker_errors = -1;
     c->breaker_open_ms = -1;
+    c->max_concurrency = -1;
+    c->qps = -1;
+    c->queue_max = -1;
+    c->queue_wait_ms = -1;
     c->enabled = 1;
     c->params = json_object();
     if (c->params == NULL) {
@@ -160,6 +164,24 @@ pgw__channel_directive(struct pgw_config *conf, char **tok, int ntok)
     if (strcmp(tok[2], "breaker_open_ms") == 0) {
         return pgw__int(tok[3], &c->breaker_open_ms) == PGW_OK
                    ? NULL : "breaker_open_ms must be a non-negative integer";
+    }
+    /* the bulkhead (docs/bulkheads.md) */
+    if (strcmp(tok[2], "max_concurrency") == 0) {
+        return pgw__int(tok[3], &c->max_concurrency) == PGW_OK
+                       && c->max_concurrency > 0
+                   ? NULL : "max_concurrency must be a positive integer";
+    }
+    if (strcmp(tok[2], "qps") == 0) {
+        return pgw__int(tok[3], &c->qps) == PGW_OK && c->qps > 0
+                   ? NULL : "qps must be a positive integer";
+    }
+    if (strcmp(tok[2], "queue_max") == 0) {
+        return pgw__int(tok[3], &c->queue_max) == PGW_OK
+                   ? NULL : "queue_max must be a non-negative integer";
+    }
+    if (strcmp(tok[2], "queue_wait_ms") == 0) {
+        return pgw__int(tok[3], &c->queue_wait_ms) == PGW_OK
+                   ? NULL : "queue_wait_ms must be a non-negative integer";
     }
     if (strcmp(tok[2], "query_backoff_ms") == 0) {
         return pgw_parse_ms_list(tok[3], c->query_backoff_ms, PGW_MAX_BACKOFF,

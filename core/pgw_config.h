@@ -24,6 +24,10 @@ struct pgw_channel_conf {
     int64_t timeout_ms;                 /* -1: take the pack's */
     int64_t breaker_errors;             /* -1: 12 network errors / minute */
     int64_t breaker_open_ms;            /* -1: 30000 */
+    int64_t max_concurrency;            /* -1: take the pack's (bulkhead) */
+    int64_t qps;                        /* -1: take the pack's (bulkhead) */
+    int64_t queue_max;                  /* -1: default (bulkhead) */
+    int64_t queue_wait_ms;              /* -1: default (bulkhead) */
     int enabled;
     json_t *params;                     /* owned: ctx.config for the pack */
     json_t *micropay;                   /* owned, may be NULL: overrides of

@@ -22,6 +22,7 @@ struct pgw_transport;
 struct pgw_packs;
 struct pgw_waiters;
 struct pgw_auth;
+struct pgw_bulkhead;
 
 struct pgw_metrics {
     uint64_t payments_accepted;
@@ -46,6 +47,7 @@ struct pgw_daemon {
     struct pgw_apps *apps;
     struct pgw_store *store;
     struct pgw_transport *transport;
+    struct pgw_bulkhead *bulkhead; /* per-channel caps on sends (NULL: none) */
     struct pgw_packs *packs;
     struct pgw_waiters *waiters;
     struct pgw_auth *auth;       /* OAuth2 tokens of the channels */

@@ -12,9 +12,11 @@
 #include <string.h>
 
 #include "pgw_auth.h"
+#include "pgw_bulkhead.h"
 #include "pgw_config.h"
 #include "pgw_daemon.h"
 #include "pgw_health.h"
+#include "pgw_log.h"
 #include "pgw_op.h"
 #include "pgw_order.h"
 #include "pgw_route.h"
@@ -126,8 +128,144 @@ pgw_channel_timeouts(struct pgw_daemon *d, const char *channel, const json_t *ma
 }
 
 
+#define PGW__BH_DEFAULT_CONCURRENCY 100
+#define PGW__BH_DEFAULT_QUEUE_MAX 256
+#define PGW__BH_DEFAULT_QUEUE_WAIT_MS 5000
+
+static int
+pgw__bh_int(int64_t v)
+{
+    return v > 1000000 ? 1000000 : (int) v;
+}
+
+
+void
+pgw_channel_bulkhead(struct pgw_daemon *d, const char *channel,
+                     const json_t *man, struct pgw_bh_limits *lim)
+{
+    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
+
+    lim->max_concurrency = pgw__bh_int(pgw_manifest_int(
+        man, "max_concurrency", PGW__BH_DEFAULT_CONCURRENCY));
+    lim->qps = pgw__bh_int(pgw_manifest_int(man, "qps", 0));
+    lim->queue_max = PGW__BH_DEFAULT_QUEUE_MAX;
+    lim->queue_wait_ms = PGW__BH_DEFAULT_QUEUE_WAIT_MS;
+    if (c && c->max_concurrency > 0) {
+        lim->max_concurrency = pgw__bh_int(c->max_concurrency);
+    }
+    if (c && c->qps > 0) {
+        lim->qps = pgw__bh_int(c->qps);
+    }
+    if (c && c->queue_max >= 0) {
+        lim->queue_max = pgw__bh_int(c->queue_max);
+    }
+    if (c && c->queue_wait_ms >= 0) {
+        lim->queue_wait_ms = c->queue_wait_ms;
+    }
+}
+
+
+/* the transport's answer: the slot frees, then the caller hears it */
+static void
+pgw__op_sent(void *arg, const struct pgw_http_result *res)
+{
+    struct pgw_op *op = arg;
+
+    if (op->bh_held) {
+        op->bh_held = 0;
+        pgw_bulkhead_release(op->d->bulkhead, op->channel);
+    }
+    op->sent_done(op, res);
+}
+
+
+static int pgw__op_transport_send(struct pgw_op *op, int fresh,
+                                  pgw_http_done_fn *done);
+
+
+/* the bulkhead lets it go (slot + token held) */
+static int
+pgw__op_bh_start(void *arg)
+{
+    struct pgw_op *op = arg;
+    int rc;
+
+    op->bh_held = 1;
+    rc = pgw__op_transport_send(op, op->sent_fresh, pgw__op_sent);
+    if (rc != PGW_OK) {
+        op->bh_held = 0;
+    }
+    return rc;
+}
+
+
+static void
+pgw__op_not_sent(struct pgw_op *op, const char *why)
+{
+    struct pgw_http_result res;
+
+    memset(&res, 0, sizeof(res));
+    res.sent = PGW_SENT_NOT_SENT;
+    res.body = "";
+    snprintf(res.error, sizeof(res.error), "%s", why);
+    op->sent_done(op, &res);
+}
+
+
+/* a queued send that then could not start: nothing left this host */
+static int
+pgw__op_bh_start_queued(void *arg)
+{
+    struct pgw_op *op = arg;
+
+    if (pgw__op_bh_start(op) != PGW_OK) {
+        if (op->bh_submitting) {
+            return PGW_ERR;      /* pgw_op_send's caller answers it */
+        }
+        pgw__op_not_sent(op, "transport refused the send");
+        return PGW_ERR;
+    }
+    return PGW_OK;
+}
+
+
+static void
+pgw__op_bh_reject(void *arg, const char *why)
+{
+    struct pgw_op *op = arg;
+
+    pgw_log(PGW_LOG_WARN, "bulkhead.reject", "order %lld attempt %lld %s: %s",
+            (long long) op->order_id, (long long) op->attempt_id, op->op, why);
+    op->bh_rejected = 1;
+    pgw__op_not_sent(op, why);
+}
+
+
 int
 pgw_op_send(struct pgw_op *op, int fresh, pgw_http_done_fn *done)
+{
+    struct pgw_bh_limits lim;
+    int rc;
+
+    op->sent_done = done;
+    op->sent_fresh = fresh;
+    if (op->d->bulkhead == NULL) {
+        return pgw__op_transport_send(op, fresh, pgw__op_sent);
+    }
+    pgw_channel_bulkhead(op->d, op->channel, pgw_pack_manifest(op->pack), &lim);
+    /* the first start runs inside submit: an error there is the caller's
+     * (its usual "transport refused" path); a queued one answers itself */
+    op->bh_submitting = 1;
+    rc = pgw_bulkhead_submit(op->d->bulkhead, op->channel, &lim,
+                             pgw__op_bh_start_queued, pgw__op_bh_reject,
+                             pgw_op_abandon, op);
+    op->bh_submitting = 0;
+    return rc;
+}
+
+
+static int
+pgw__op_transport_send(struct pgw_op *op, int fresh, pgw_http_done_fn *done)
 {
     const char *hdrs[17];
     char *lines[16];
@@ -322,8 +460,12 @@ pgw_op_interpret(struct pgw_op *op, const struct pgw_http_result *res,
                            json_object_get(out->fields, "keep"));
     }
     /* channel health and breaker (routing/pgw_breaker.c); a transition's
-     * alert is committed on its own, never in this txn */
-    pgw_health_note(d, op, res, out, txn);
+     * alert is committed on its own, never in this txn. A send our own
+     * bulkhead refused never reached the channel: a busy channel is not a
+     * sick one, so it must not open the breaker. */
+    if (!op->bh_rejected) {
+        pgw_health_note(d, op, res, out, txn);
+    }
     pgw_order_txn_message(d, txn, op->order_id, op->attempt_id, op->channel,
                           "response", op->op, res->status,
                           out->masked ? out->masked : "",

@@ -39,6 +39,13 @@ struct pgw_op {
                                     account number) masked out of every
                                     message this op records */
     void *data;                  /* the caller's, e.g. a refund row id */
+    /* the send through the channel's bulkhead (pgw_op_send) */
+    pgw_http_done_fn *sent_done; /* the caller's done */
+    int sent_fresh;
+    int bh_held;                 /* holds a slot of its channel's bulkhead */
+    int bh_submitting;           /* inside pgw_bulkhead_submit */
+    int bh_rejected;             /* refused by our own bulkhead: says nothing
+                                    about the channel's health */
 };
 
 /* An op on the channel's current pack version (retained); NULL when out of
@@ -59,7 +66,11 @@ int pgw_op_build_json(struct pgw_op *op, json_t *order_json, char *err,
  * (first 6 and last 4 characters kept when it has 13 or more, else only the
  * last 4 when it has 8 or more, else all masked). NULL when out of memory. */
 char *pgw_op_scrub(const char *text, const char *needle);
-/* Sends op->msg (fresh: a new connection); done gets op back as its arg. */
+/* Sends op->msg (fresh: a new connection) through the channel's bulkhead
+ * (pgw_bulkhead.h): at once, or after a wait in the channel's queue; done
+ * gets op back as its arg. A send the bulkhead refuses (queue full, waited
+ * too long) is answered NOT_SENT with the reason in res->error, from the
+ * loop, never from inside this call. */
 int pgw_op_send(struct pgw_op *op, int fresh, pgw_http_done_fn *done);
 /* Interprets a transport result with the op's pack and starts the txn that
  * records it: the attempt's final state and the masked answer. NULL when out
@@ -76,6 +87,11 @@ int64_t pgw_channel_first_query_delay(struct pgw_daemon *d, const char *channel,
                                       const json_t *man);
 int64_t pgw_channel_query_backoff(struct pgw_daemon *d, const char *channel,
                                   const json_t *man, int64_t count);
+struct pgw_bh_limits;
+/* max_concurrency, qps: the manifest's, paygwd.conf overrides; queue_max,
+ * queue_wait_ms: paygwd.conf (defaults in docs/bulkheads.md) */
+void pgw_channel_bulkhead(struct pgw_daemon *d, const char *channel,
+                          const json_t *man, struct pgw_bh_limits *lim);
 void pgw_channel_timeouts(struct pgw_daemon *d, const char *channel,
                           const json_t *man, long *connect_ms, long *total_ms);
 

@@ -141,6 +141,10 @@ class Stack {
       A1: { secret: `a1-${crypto.randomBytes(16).toString('hex')}` },
       A2: { secret: `a2-${crypto.randomBytes(16).toString('hex')}` },
     };
+    // opts.appOptions: { A1: 'rate=off concurrency=off' } — apps-file options per app
+    for (const [id, o] of Object.entries(this.opts.appOptions || {})) {
+      if (this.apps[id]) this.apps[id].options = o;
+    }
     this.adminToken = `adm-${crypto.randomBytes(16).toString('hex')}`;
     this.alipayAppId = ALIPAY_APP_ID;
   }
@@ -258,7 +262,7 @@ class Stack {
   writeApps() {
     const lines = ['# app_id   key_type      key    options'];
     for (const [id, a] of Object.entries(this.apps)) {
-      lines.push(a.type === 'RSA2' ? `${id} RSA2 ${a.keyPath} apis=*` : `${id} HMAC-SHA256 ${a.secret}`);
+      lines.push(a.type === 'RSA2' ? `${id} RSA2 ${a.keyPath} apis=*` : `${id} HMAC-SHA256 ${a.secret}${a.options ? ` ${a.options}` : ''}`);
     }
     fs.writeFileSync(this.appsFile, `${lines.join('\n')}\n`, { mode: 0o644 });
   }

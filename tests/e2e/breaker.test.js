@@ -41,7 +41,9 @@ async function order(stack, over = {}) {
 async function pays(stack, no, n = 1) {
   return waitFor(`${no}: ${n} finished pay attempt(s)`,
     async () => trace.attempts(await stack.adminOrder(no)).filter((a) => a.op === 'pay'),
-    (a) => a.length >= n && a.every((x) => x.state !== 'SENDING'), { timeoutMs: 10000, intervalMs: 50 });
+    // a NOT_SENT last attempt is followed by the reroute's: wait for it too
+    (a) => a.length >= n && a.every((x) => x.state !== 'SENDING') && a[a.length - 1].state !== 'NOT_SENT',
+    { timeoutMs: 10000, intervalMs: 50 });
 }
 async function simCounts(stack, ch) {
   const chans = (await stack.sim('GET', '/_sim/channels')).channels;

@@ -3,7 +3,7 @@
  * The apps file (docs/apps-file.md), read at configuration time:
  *
  *     # app_id  key_type     key                 options...
- *     A1        HMAC-SHA256  s3cr3t-for-A1-xxxx  apis=* rate=200r/s burst=50
+ *     A1        HMAC-SHA256  9f2c41d07be35a86    apis=* rate=200r/s burst=50
  *     A2        RSA2         keys/a2_public.pem  concurrency=20
  *
  * One app per line, fields separated by blanks; '#' starts a comment that

@@ -11,10 +11,9 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const net = require('node:net');
 const { execFileSync } = require('node:child_process');
 const { Stack, trace } = require('./lib/stack');
-const { waitFor, tradeNo } = require('./lib/util');
+const { waitFor, tradeNo, freePort } = require('./lib/util');
 
 const A = 'wechatpay_v2';
 const B = 'wechatpay_v3';
@@ -149,11 +148,8 @@ describe('breaker: connect-refused reroutes (NOT_SENT) and a failed probe keeps 
   let stack;
   let port;
   before(async () => {
-    // a loopback port nobody listens on
-    const srv = net.createServer();
-    await new Promise((res) => srv.listen(0, '127.0.0.1', res));
-    port = srv.address().port;
-    await new Promise((res) => srv.close(res));
+    // a loopback port nobody listens on (freePort never hands it to the stack too)
+    port = await freePort();
     stack = await Stack.start({
       name: 'breaker-refused', channels: [A, B],
       firstQueryDelayMs: 60000, queryBackoffMs: '60000', timeoutMs: 5000,

@@ -187,7 +187,7 @@ class Stack {
       this.channelKit.writeChannelKeys(this.opts.channels, { simKeysRoot: path.join(this.dir, 'sim'), keystore: path.join(this.dir, 'keys') });
     }
 
-    this.ports = { nginx: await freePort(), admin: await freePort() };
+    this.ports = { nginx: await freePort(), admin: await freePort(), sim: await freePort() };
     this.coreSock = path.join(this.dir, 'run', 'core.sock');
     this.appsFile = path.join(this.dir, 'apps.conf');
     this.confFile = path.join(this.dir, 'paygwd.conf');
@@ -246,7 +246,7 @@ class Stack {
 
   async startSim() {
     this.simProc = new Proc('sim', process.execPath, [
-      path.join(this.root, 'tests', 'sim', 'server.js'), '--port', '0', '--keys', path.join(this.dir, 'sim'),
+      path.join(this.root, 'tests', 'sim', 'server.js'), '--port', String(this.ports.sim), '--keys', path.join(this.dir, 'sim'),
       '--app-id', ALIPAY_APP_ID,
       ...(this.channelKit ? this.channelKit.simArgs(this.opts.channels, { publicUrl: `http://127.0.0.1:${this.ports.nginx}` }) : []),
     ], { cwd: this.dir, logFile: path.join(this.logs, 'sim.log') });
@@ -337,6 +337,10 @@ class Stack {
     await waitFor('nginx answering on its listener', async () => {
       if (this.nginxProc.exited) throw fatal(`nginx exited ${JSON.stringify(this.nginxProc.exitInfo)}:\n${tail(path.join(this.logs, 'nginx.out'), 20)}\n${tail(path.join(this.dir, 'error.log'), 20)}`);
       const r = await request({ port: this.ports.nginx, path: '/v1/payments/READYPROBE', timeoutMs: 1000, keepAlive: false });
+      // only nginx's answer counts: anything else on this port means nginx could not bind
+      if (r.status > 0 && r.headers.server !== 'nginx') {
+        throw fatal(`127.0.0.1:${this.ports.nginx} is answered by something other than nginx (server: ${r.headers.server}):\n${tail(path.join(this.dir, 'error.log'), 20)}`);
+      }
       return r.status > 0;
     }, Boolean, { timeoutMs: 20000, intervalMs: 50 });
   }

@@ -27,16 +27,27 @@ async function waitFor(what, fn, pred = Boolean, { timeoutMs = 10000, intervalMs
   }
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+// A loopback port nothing listens on right now, never one this process handed out
+// before: the ports of one stack (nginx, admin, sim) and a test's "nobody listens here"
+// port must differ, and the kernel may give a just-closed port to the next listen(0).
+const handedOut = new Set();
+async function freePort() {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = await new Promise((resolve, reject) => {
+      const s = net.createServer();
+      s.unref();
+      s.on('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const a = s.address().port;
+        s.close(() => resolve(a));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: the kernel kept offering ports already handed out');
 }
 
 function percentile(values, p) {

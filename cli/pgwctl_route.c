@@ -4,10 +4,13 @@
  *   paygwctl route list [--json]
  *   paygwctl route enable|disable|drain|weight CHANNEL [--method M] [--app A]
  *            [--weight N] [--for 10m] --reason "..." [--who NAME]
+ *   paygwctl route reload --reason "..." [--who NAME]
  *
  * list prints one line per channel (state, weight, in-flight, success % and
  * p99 over the last 10 minutes) and its rules below it with the time a timed
- * rule has left.  The others POST /admin/routes; --who defaults to $USER.
+ * rule has left, then the routes.conf in force.  The others POST
+ * /admin/routes (reload: /admin/routes/reload, which names the file and line
+ * of a refused file); --who defaults to $USER.
  */
 #include "pgwctl.h"
 
@@ -23,6 +26,7 @@ static void pgwctl__route_usage(void)
         "       paygwctl route enable|disable|drain|weight CHANNEL\n"
         "                [--method M] [--app A] [--weight N] [--for DURATION]\n"
         "                --reason TEXT [--who NAME]\n"
+        "       paygwctl route reload --reason TEXT [--who NAME]\n"
         "  DURATION: seconds, or N followed by s, m, h or d (disable, drain)\n");
 }
 
@@ -62,7 +66,7 @@ static void pgwctl__remaining(long s, char *buf, size_t len)
 
 /* one admin exchange; prints errors; *out gets the JSON answer of a 2xx */
 static int pgwctl__admin(const struct pgwctl_opts *o, const char *method,
-                         const char *body, json_t **out)
+                         const char *path, const char *body, json_t **out)
 {
     char url[2048], auth[1024], err[1024];
     size_t blen = strlen(o->admin_url);
@@ -78,8 +82,8 @@ static int pgwctl__admin(const struct pgwctl_opts *o, const char *method,
     }
     while (blen > 0 && o->admin_url[blen - 1] == '/')
         blen--;
-    int n = snprintf(url, sizeof(url), "%.*s/admin/routes", (int)blen,
-                     o->admin_url);
+    int n = snprintf(url, sizeof(url), "%.*s/admin/routes%s", (int)blen,
+                     o->admin_url, path);
     int m = snprintf(auth, sizeof(auth), "Bearer %s", o->admin_token);
     if (n < 0 || (size_t)n >= sizeof(url) || m < 0 ||
         (size_t)m >= sizeof(auth)) {
@@ -125,6 +129,27 @@ static int pgwctl__admin(const struct pgwctl_opts *o, const char *method,
     json_decref(v);
     pgwctl_response_clear(&res);
     return rc;
+}
+
+static void pgwctl__print_routes_file(const json_t *f)
+{
+    const json_t *x;
+    size_t i;
+
+    if (!json_is_object(f)) {
+        printf("routes.conf: none (every channel serves what its pack offers)\n");
+        return;
+    }
+    printf("routes.conf: %s (sha256 %.12s)",
+           json_string_value(json_object_get(f, "path")),
+           json_string_value(json_object_get(f, "sha256")));
+    json_array_foreach(json_object_get(f, "strategies"), i, x)
+        printf("%s %s=%s", i ? "," : "; strategies",
+               json_string_value(json_object_get(x, "method")),
+               json_string_value(json_object_get(x, "strategy")));
+    printf("; %zu route lines, %zu app rules\n",
+           json_array_size(json_object_get(f, "routes")),
+           json_array_size(json_object_get(f, "apps")));
 }
 
 static void pgwctl__print_routes(const json_t *v)
@@ -180,6 +205,7 @@ static void pgwctl__print_routes(const json_t *v)
                    left[0] ? ", " : "", left);
         }
     }
+    pgwctl__print_routes_file(json_object_get(v, "routes_file"));
 }
 
 int pgwctl_cmd_route(const struct pgwctl_opts *o, int argc, char **argv)
@@ -238,12 +264,37 @@ int pgwctl_cmd_route(const struct pgwctl_opts *o, int argc, char **argv)
             pgwctl__route_usage();
             return PGWCTL_EXIT_USAGE;
         }
-        int rc = pgwctl__admin(o, "GET", NULL, &v);
+        int rc = pgwctl__admin(o, "GET", "", NULL, &v);
         if (rc == PGWCTL_EXIT_OK) {
             if (raw)
                 pgwctl_print_json(v, 0);
             else
                 pgwctl__print_routes(v);
+        }
+        json_decref(v);
+        return rc;
+    }
+    if (strcmp(sub, "reload") == 0) {
+        if (optind + 1 != argc || reason == NULL || reason[0] == '\0') {
+            fprintf(stderr, "paygwctl: route reload --reason TEXT [--who NAME]\n");
+            return PGWCTL_EXIT_USAGE;
+        }
+        if (who == NULL)
+            who = getenv("USER");
+        if (who == NULL || who[0] == '\0') {
+            fprintf(stderr, "paygwctl: --who is required (no $USER)\n");
+            return PGWCTL_EXIT_USAGE;
+        }
+        json_t *b = json_pack("{s:s, s:s}", "reason", reason, "who", who);
+        char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+        json_decref(b);
+        if (body == NULL)
+            return PGWCTL_EXIT_FAIL;
+        int rc = pgwctl__admin(o, "POST", "/reload", body, &v);
+        free(body);
+        if (rc == PGWCTL_EXIT_OK) {
+            printf("reloaded: ");
+            pgwctl__print_routes_file(json_object_get(v, "routes_file"));
         }
         json_decref(v);
         return rc;
@@ -293,7 +344,7 @@ int pgwctl_cmd_route(const struct pgwctl_opts *o, int argc, char **argv)
     json_decref(b);
     if (body == NULL)
         return PGWCTL_EXIT_FAIL;
-    int rc = pgwctl__admin(o, "POST", body, &v);
+    int rc = pgwctl__admin(o, "POST", "", body, &v);
     free(body);
     if (rc == PGWCTL_EXIT_OK) {
         const json_t *r = json_object_get(v, "rule");

@@ -26,6 +26,8 @@
 #include "pgw_daemon.h"
 #include "pgw_log.h"
 #include "pgw_pack.h"
+#include "pgw_route.h"
+#include "pgw_route_conf.h"
 #include "pgw_store.h"
 #include "pgw_transport.h"
 #include "pgw_bulkhead.h"
@@ -149,6 +151,11 @@ main(int argc, char **argv)
         fprintf(stderr, "paygwd: %s\n", err);
         goto out;
     }
+    if (d.conf->routes[0] != '\0' && pgw_routes_reload(&d, err, sizeof(err))
+                                          != PGW_OK) {
+        fprintf(stderr, "paygwd: %s\n", err);
+        goto out;
+    }
     if (check_only) {
         fprintf(stderr, "paygwd: configuration %s is valid\n", conf_path);
         rc = 0;
@@ -224,6 +231,7 @@ out:
     }
     pgw_auth_free(d.auth);
     pgw_packs_free(d.packs);
+    pgw_routes_free(d.routes);
     json_decref(d.metrics.unmapped);
     pgw_apps_free(d.apps);
     pgw_config_free(d.conf);

@@ -21,7 +21,9 @@
 #include "pgw_http.h"
 #include "pgw_order.h"
 #include "pgw_health.h"
+#include "pgw_log.h"
 #include "pgw_route.h"
+#include "pgw_route_conf.h"
 #include "pgw_store.h"
 #include "pgw_transport.h"
 
@@ -331,14 +333,20 @@ pgw__metrics(struct pgw_daemon *d, struct evhttp_request *req)
 /* ---- route controls (docs/routing.md) ---------------------------------------- */
 
 static json_t *
-pgw__rule_json(const struct pgw_route_rule *r, int64_t now)
+pgw__rule_json(struct pgw_daemon *d, const struct pgw_route_rule *r, int64_t now)
 {
+    /* weight: the one in force; weight_inherited when the rule takes it from
+     * routes.conf (or the default) instead of carrying its own */
     json_t *j = json_pack("{s:s, s:s?, s:s?, s:s, s:I}", "channel", r->channel,
                           "method", r->method[0] ? r->method : NULL,
                           "app", r->app[0] ? r->app : NULL,
                           "state", pgw_route_state_name(r->state),
-                          "weight", (json_int_t) r->weight);
+                          "weight", (json_int_t) pgw_route_weight(
+                              d, r, r->channel, r->method[0] ? r->method : NULL));
 
+    if (j && r->weight < 0) {
+        json_object_set_new(j, "weight_inherited", json_true());
+    }
     if (j && r->until_ms) {
         json_object_set_new(j, "until_ms", json_integer(r->until_ms));
         if (now) {
@@ -432,6 +440,142 @@ pgw__route_health(json_t *j, const char *channel, int64_t now)
 }
 
 
+/* routes.conf in force: path, hash, route lines, strategies (or null) */
+static json_t *
+pgw__routes_file_json(struct pgw_daemon *d)
+{
+    const struct pgw_routes *r = d->routes;
+    json_t *routes, *strategies, *apps;
+
+    if (r == NULL) {
+        return json_null();
+    }
+    routes = json_array();
+    for (size_t i = 0; i < r->nroutes; i++) {
+        const struct pgw_rc_route *rt = &r->routes[i];
+        json_array_append_new(routes, json_pack(
+            "{s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "line", rt->line,
+            "channel", rt->channel, "method", rt->method,
+            "priority", (json_int_t) rt->priority,
+            "weight", (json_int_t) (rt->weight >= 0 ? rt->weight
+                                                   : PGW_ROUTE_DEFAULT_WEIGHT),
+            "fee_fixed", (json_int_t) rt->fee_fixed,
+            "fee_ppm", (json_int_t) rt->fee_ppm,
+            "min_amount", (json_int_t) rt->min_amount));
+    }
+    strategies = json_array();
+    for (size_t i = 0; i < r->nstrategies; i++) {
+        json_array_append_new(strategies, json_pack(
+            "{s:i, s:s, s:s}", "line", r->strategies[i].line,
+            "method", r->strategies[i].method,
+            "strategy", pgw_strategy_name(r->strategies[i].strategy)));
+    }
+    apps = json_array();
+    for (size_t i = 0; i < r->napps; i++) {
+        static const char *const kinds[] = { "allow", "deny", "pin" };
+        json_t *chs = json_array();
+        for (int k = 0; k < r->apps[i].nchannels; k++) {
+            json_array_append_new(chs, json_string(r->apps[i].channels[k]));
+        }
+        json_array_append_new(apps, json_pack(
+            "{s:i, s:s, s:s, s:o}", "line", r->apps[i].line, "app", r->apps[i].app,
+            "kind", kinds[r->apps[i].kind], "channels", chs));
+    }
+    return json_pack("{s:s, s:s, s:o, s:o, s:o}", "path", r->path, "sha256",
+                     r->sha256, "routes", routes, "strategies", strategies,
+                     "apps", apps);
+}
+
+
+struct pgw__reload {
+    struct evhttp_request *req;
+    json_t *answer;
+};
+
+
+static void
+pgw__reload_done(void *arg, int rc, int failed_stmt)
+{
+    struct pgw__reload *rl = arg;
+
+    (void) failed_stmt;
+    if (rc == PGW_OK) {
+        pgw_http_json(rl->req, 200, rl->answer);
+    } else {
+        /* the new routes serve already; only the audit row was lost */
+        json_object_set_new(rl->answer, "audit_stored", json_false());
+        pgw_http_json(rl->req, 200, rl->answer);
+    }
+    free(rl);
+}
+
+
+/* POST /admin/routes/reload {reason, who}: reads routes.conf again; a file
+ * that does not parse or check leaves the routes in force and answers 400
+ * with "<file>:<line>: ..." */
+static void
+pgw__routes_reload(struct pgw_daemon *d, struct evhttp_request *req)
+{
+    size_t len;
+    const char *raw = pgw_http_body(req, &len);
+    json_t *body = json_loadb(raw ? raw : "", raw ? len : 0, 0, NULL);
+    const char *reason = json_string_value(json_object_get(body, "reason"));
+    const char *hdr = pgw_http_header(req, "X-Paygw-Operator");
+    const char *who = hdr && hdr[0] ? hdr
+                                    : json_string_value(json_object_get(body, "who"));
+    char err[768], old_sha[65];
+    struct pgw__reload *rl;
+    struct pgw_txn *txn;
+    int rc;
+    int64_t now = pgw_now_ms();
+
+    if (reason == NULL || reason[0] == '\0' || strlen(reason) > 500) {
+        json_decref(body);
+        pgw_http_error(req, 400, "INVALID_PARAMETER",
+                       "reason: required (why the change is made), at most 500 bytes");
+        return;
+    }
+    if (who == NULL || who[0] == '\0' || strlen(who) > 127) {
+        json_decref(body);
+        pgw_http_error(req, 400, "INVALID_PARAMETER",
+                       "who: required (X-Paygw-Operator header or a \"who\" field)");
+        return;
+    }
+    snprintf(old_sha, sizeof(old_sha), "%s", d->routes ? d->routes->sha256 : "");
+    rc = pgw_routes_reload(d, err, sizeof(err));
+    if (rc != PGW_OK) {
+        json_decref(body);
+        pgw_log(PGW_LOG_WARN, "routes.reload_refused", "%s", err);
+        pgw_http_error(req, rc == PGW_NOTFOUND ? 404 : 400,
+                       rc == PGW_NOTFOUND ? "NOT_FOUND" : "INVALID_PARAMETER", err);
+        return;
+    }
+    pgw_log(PGW_LOG_INFO, "routes.reloaded", "%s sha256 %s by %s",
+            d->routes->path, d->routes->sha256, who);
+    rl = calloc(1, sizeof(*rl));
+    txn = pgw_txn_new();
+    if (rl == NULL || txn == NULL) {
+        free(rl);
+        pgw_txn_free(txn);
+        json_decref(body);
+        pgw_http_error(req, 503, "CORE_UNAVAILABLE", "out of memory");
+        return;
+    }
+    char old_j[96], new_j[96];
+    snprintf(old_j, sizeof(old_j), "{\"sha256\":\"%s\"}", old_sha);
+    snprintf(new_j, sizeof(new_j), "{\"sha256\":\"%s\"}", d->routes->sha256);
+    pgw_txn_add(txn, 1,
+                "INSERT INTO route_audit (at, who, reason, channel, method, app,"
+                " action, old, new) VALUES (?, ?, ?, '*', '', '', 'reload', ?, ?)",
+                "issss", now, who, reason, old_sha[0] ? old_j : NULL, new_j);
+    rl->req = req;
+    rl->answer = json_pack("{s:o, s:s, s:s}", "routes_file",
+                           pgw__routes_file_json(d), "who", who, "reason", reason);
+    json_decref(body);
+    pgw_store_submit(d->store, txn, pgw__reload_done, rl);
+}
+
+
 static void
 pgw__routes_get(struct pgw_daemon *d, struct evhttp_request *req)
 {
@@ -454,7 +598,7 @@ pgw__routes_get(struct pgw_daemon *d, struct evhttp_request *req)
             if (!r->method[0] && !r->app[0]) {
                 top = r;
             }
-            json_array_append_new(list, pgw__rule_json(r, now));
+            json_array_append_new(list, pgw__rule_json(d, r, now));
         }
         inflight = pgw__count1(d, "SELECT COUNT(DISTINCT o.id) FROM orders o"
                                   " JOIN attempts a ON a.order_id = o.id"
@@ -472,8 +616,8 @@ pgw__routes_get(struct pgw_daemon *d, struct evhttp_request *req)
                       "state", !c->enabled ? "disabled (paygwd.conf)"
                                : top ? pgw_route_state_name(top->state)
                                      : "enabled",
-                      "weight", (json_int_t) (top ? top->weight
-                                                  : PGW_ROUTE_DEFAULT_WEIGHT),
+                      "weight", (json_int_t) pgw_route_weight(d, top, c->name,
+                                                              NULL),
                       "rules", list, "in_flight", (json_int_t) inflight);
         if (top && top->until_ms) {
             json_object_set_new(j, "until_ms", json_integer(top->until_ms));
@@ -507,8 +651,9 @@ pgw__routes_get(struct pgw_daemon *d, struct evhttp_request *req)
         pgw__route_health(j, c->name, now);
         json_array_append_new(chans, j);
     }
-    pgw_http_json(req, 200, json_pack("{s:o, s:I}", "channels", chans, "now",
-                                      (json_int_t) now));
+    pgw_http_json(req, 200, json_pack("{s:o, s:I, s:o}", "channels", chans, "now",
+                                      (json_int_t) now, "routes_file",
+                                      pgw__routes_file_json(d)));
 }
 
 
@@ -633,7 +778,8 @@ pgw__routes_post(struct pgw_daemon *d, struct evhttp_request *req)
     snprintf(r.method, sizeof(r.method), "%s", method);
     snprintf(r.app, sizeof(r.app), "%s", app);
     r.state = old ? old->state : PGW_RS_ENABLED;
-    r.weight = old ? old->weight : PGW_ROUTE_DEFAULT_WEIGHT;
+    /* a new rule of a state action takes its weight from routes.conf */
+    r.weight = old ? old->weight : -1;
     r.until_ms = old ? old->until_ms : 0;
     r.updated_at = now;
     if (strcmp(action, "enable") == 0) {
@@ -646,8 +792,8 @@ pgw__routes_post(struct pgw_daemon *d, struct evhttp_request *req)
         r.weight = (int64_t) json_integer_value(w);
     }
 
-    old_j = old ? pgw__rule_json(old, 0) : NULL;
-    new_j = pgw__rule_json(&r, 0);
+    old_j = old ? pgw__rule_json(d, old, 0) : NULL;
+    new_j = pgw__rule_json(d, &r, 0);
     char *old_s = old_j ? json_dumps(old_j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     char *new_s = json_dumps(new_j, JSON_COMPACT | JSON_SORT_KEYS);
     ch = calloc(1, sizeof(*ch));
@@ -736,6 +882,11 @@ pgw__admin_cb(struct evhttp_request *req, void *arg)
         } else {
             pgw__routes_get(d, req);
         }
+        return;
+    }
+    if (strcmp(path, "/admin/routes/reload") == 0
+        && evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+        pgw__routes_reload(d, req);
         return;
     }
     if (strcmp(path, "/admin/routes/audit") == 0) {

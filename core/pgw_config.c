@@ -273,7 +273,7 @@ pgw__directive(struct pgw_config *conf, char **tok, int ntok, char *msg,
 #define PGW__S(f) { #f, offsetof(struct pgw_config, f), \
                     sizeof(((struct pgw_config *) 0)->f) }
         PGW__S(listen_unix), PGW__S(admin_listen), PGW__S(admin_token),
-        PGW__S(db), PGW__S(apps), PGW__S(templates), PGW__S(scripts),
+        PGW__S(db), PGW__S(apps), PGW__S(routes), PGW__S(templates), PGW__S(scripts),
         PGW__S(keystore), PGW__S(public_url), PGW__S(log_level),
 #undef PGW__S
     };

@@ -42,6 +42,7 @@ struct pgw_config {
     char admin_token[128];
     char db[512];
     char apps[512];
+    char routes[512];                   /* routes.conf, "" = none */
     char templates[512];
     char scripts[512];
     char keystore[512];

@@ -23,6 +23,7 @@ struct pgw_packs;
 struct pgw_waiters;
 struct pgw_auth;
 struct pgw_bulkhead;
+struct pgw_routes;
 
 struct pgw_metrics {
     uint64_t payments_accepted;
@@ -49,6 +50,7 @@ struct pgw_daemon {
     struct pgw_transport *transport;
     struct pgw_bulkhead *bulkhead; /* per-channel caps on sends (NULL: none) */
     struct pgw_packs *packs;
+    struct pgw_routes *routes;   /* routes.conf in force, or NULL (none) */
     struct pgw_waiters *waiters;
     struct pgw_auth *auth;       /* OAuth2 tokens of the channels */
     struct evhttp *api_http;

@@ -467,18 +467,24 @@ pgw__send_pay(struct pgw_daemon *d, int64_t order_id, enum pgw_status from)
         /* the caller's channel choice is in the stored request */
         sqlite3_stmt *st = pgw_store_query(d->store,
                                            "SELECT json_extract(request,"
-                                           " '$.channel') FROM orders"
-                                           " WHERE id = ?",
+                                           " '$.channel'), json_extract("
+                                           "request, '$.bank_code')"
+                                           " FROM orders WHERE id = ?",
                                            "i", order_id);
-        char wanted[32] = "";
-        if (st && sqlite3_step(st) == SQLITE_ROW
-            && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
-            snprintf(wanted, sizeof(wanted), "%s", pgw_col_text(st, 0));
+        char wanted[32] = "", bank[32] = "";
+        if (st && sqlite3_step(st) == SQLITE_ROW) {
+            if (sqlite3_column_type(st, 0) == SQLITE_TEXT) {
+                snprintf(wanted, sizeof(wanted), "%s", pgw_col_text(st, 0));
+            }
+            if (sqlite3_column_type(st, 1) == SQLITE_TEXT) {
+                snprintf(bank, sizeof(bank), "%s", pgw_col_text(st, 1));
+            }
         }
         if (st) {
             sqlite3_reset(st);
         }
         q.channel = wanted[0] ? wanted : NULL;
+        q.bank_code = bank[0] ? bank : NULL;
         q.excluded = excluded;
         q.app_id = o.app_id;
         q.decision = decision;

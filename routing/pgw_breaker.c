@@ -95,7 +95,8 @@ pgw_health_note(struct pgw_daemon *d, const struct pgw_op *op,
     } else if (res->status >= 500) {
         kind = PGW_HK_5XX;
     } else {
-        kind = out->cls == PGW_CLASS_SUCCESS ? PGW_HK_SUCCESS : PGW_HK_ANSWERED;
+        kind = out->cls == PGW_CLASS_SUCCESS ? PGW_HK_SUCCESS
+               : out->cls == PGW_CLASS_FAILED ? PGW_HK_FAILED : PGW_HK_ANSWERED;
     }
     pgw__breaker_conf(d, op->channel, &errors, &open_ms);
     st = pgw_health_record(h, kind, res->elapsed_ms, pgw_now_ms(), errors);
@@ -126,6 +127,26 @@ pgw_health_eligible(const char *channel, const char *method, const char **why)
         }
     }
     return 1;
+}
+
+
+int64_t
+pgw_health_score(const char *channel, const char *method, int64_t now)
+{
+    for (size_t i = 0; i < pgw_health_count(); i++) {
+        const struct pgw_health *h = pgw_health_at(i);
+        struct pgw_health_stats st;
+        int64_t good, all;
+
+        if (strcmp(h->channel, channel) != 0 || strcmp(h->method, method) != 0) {
+            continue;
+        }
+        pgw_health_stats(h, 10, now, &st);
+        good = st.answered - st.s5xx - st.failed;
+        all = st.answered + st.network + st.timeout;
+        return (good + 1) * 1000000 / (all + 2);
+    }
+    return 500000;
 }
 
 

@@ -115,6 +115,9 @@ pgw__add(struct pgw_health_bucket *b, int kind, int64_t latency_ms)
     case PGW_HK_SUCCESS:
         b->success++;
         break;
+    case PGW_HK_FAILED:
+        b->failed++;
+        break;
     default:
         break;
     }
@@ -165,6 +168,7 @@ pgw_health_stats(const struct pgw_health *h, int win, int64_t now,
         out->s5xx += w[i].s5xx;
         out->answered += w[i].answered;
         out->success += w[i].success;
+        out->failed += w[i].failed;
         for (int k = 0; k < PGW_HEALTH_NLAT; k++) {
             lat[k] += w[i].lat[k];
         }

@@ -27,7 +27,8 @@ enum pgw_health_kind {
     PGW_HK_ANSWERED,      /* answered, any other class (not 5xx) */
     PGW_HK_5XX,           /* answered with an HTTP 5xx */
     PGW_HK_NETWORK,       /* NOT_SENT, or UNKNOWN without an answer */
-    PGW_HK_TIMEOUT        /* UNKNOWN: the transport timed out */
+    PGW_HK_TIMEOUT,       /* UNKNOWN: the transport timed out */
+    PGW_HK_FAILED         /* answered, class FAILED (counted as answered too) */
 };
 
 enum pgw_circuit { PGW_CB_CLOSED = 0, PGW_CB_OPEN, PGW_CB_HALF_OPEN };
@@ -38,7 +39,7 @@ enum pgw_circuit { PGW_CB_CLOSED = 0, PGW_CB_OPEN, PGW_CB_HALF_OPEN };
 
 struct pgw_health_bucket {
     int64_t slot;                 /* second (1-min) or 10-second (10-min) index */
-    int64_t network, timeout, s5xx, answered, success;
+    int64_t network, timeout, s5xx, answered, success, failed;
     int64_t lat[PGW_HEALTH_NLAT]; /* answered latency, log2 ms buckets */
 };
 
@@ -53,7 +54,7 @@ struct pgw_health {
 };
 
 struct pgw_health_stats {
-    int64_t network, timeout, s5xx, answered, success;
+    int64_t network, timeout, s5xx, answered, success, failed;
     int64_t p99_ms;               /* -1 when nothing answered */
 };
 
@@ -98,6 +99,11 @@ void pgw_health_note(struct pgw_daemon *d, const struct pgw_op *op,
 /* 1 when channel x method takes new pays; else why (e.g. "circuit open") */
 int pgw_health_eligible(const char *channel, const char *method,
                         const char **why);
+/* the success_rate strategy's score of channel x method over the last 10
+ * minutes, in millionths: (good + 1) / (all + 2), where good = answers that
+ * are neither 5xx nor FAILED and all adds network errors and timeouts — an
+ * unknown channel scores 1/2 */
+int64_t pgw_health_score(const char *channel, const char *method, int64_t now);
 /* scheduler tick: open breakers whose time is up go half-open and probe */
 void pgw_breaker_tick(struct pgw_daemon *d);
 

@@ -1,7 +1,9 @@
 /*
  * pgw_route.c — channel selection: the channels eligible by paygwd.conf and
- * the pack manifests, narrowed by the ops route rules (enabled / disabled /
- * draining, weight, timed disable; docs/routing.md), then a weighted choice.
+ * the pack manifests, narrowed by routes.conf (currencies, amounts, banks,
+ * service windows, app allow / deny / pin) and the ops route rules (enabled /
+ * disabled / draining, weight, timed disable; docs/routing.md), then ordered
+ * by the method's strategy (weighted, priority, lowest_cost, success_rate).
  */
 
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "pgw_health.h"
 #include "pgw_pack.h"
 #include "pgw_route.h"
+#include "pgw_route_conf.h"
 #include "pgw_store.h"
 
 
@@ -336,6 +339,17 @@ pgw_route_rule_exact(struct pgw_daemon *d, const char *channel,
 
 
 static uint64_t
+pgw__xorshift(uint64_t *x)
+{
+    /* xorshift64* */
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    return *x * 0x2545F4914F6CDD1DULL;
+}
+
+
+static uint64_t
 pgw__random(void)
 {
     if (pgw__rng == 0) {
@@ -346,11 +360,7 @@ pgw__random(void)
             pgw__rng = 0x9e3779b97f4a7c15ULL;
         }
     }
-    /* xorshift64* */
-    pgw__rng ^= pgw__rng >> 12;
-    pgw__rng ^= pgw__rng << 25;
-    pgw__rng ^= pgw__rng >> 27;
-    return pgw__rng * 0x2545F4914F6CDD1DULL;
+    return pgw__xorshift(&pgw__rng);
 }
 
 
@@ -362,6 +372,71 @@ pgw__iso(int64_t ms, char *buf, size_t len)
 
     gmtime_r(&secs, &tm);
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+
+#define PGW__MAX_CAND 64
+
+/* negative when a goes before b under the strategy's key (ties: 0) */
+static int
+pgw__cmp(const struct pgw_route_cand *a, const struct pgw_route_cand *b,
+         int strategy)
+{
+    switch (strategy) {
+    case PGW_STRAT_PRIORITY:
+        return (a->priority > b->priority) - (a->priority < b->priority);
+    case PGW_STRAT_LOWEST_COST:
+        if (a->cost != b->cost) {
+            return a->cost < b->cost ? -1 : 1;
+        }
+        return (a->priority > b->priority) - (a->priority < b->priority);
+    case PGW_STRAT_SUCCESS_RATE:
+        return (a->score < b->score) - (a->score > b->score);
+    default:
+        return 0;
+    }
+}
+
+
+int
+pgw_route_order(struct pgw_route_cand *c, size_t n, int strategy,
+                int explore_pct, uint64_t seed)
+{
+    uint64_t x = seed ? seed : 0x9e3779b97f4a7c15ULL;
+
+    if (n > PGW__MAX_CAND) {
+        n = PGW__MAX_CAND;
+    }
+    /* 1. the weighted order: successive draws without replacement */
+    for (size_t i = 0; i + 1 < n; i++) {
+        int64_t w[PGW__MAX_CAND];
+        int k;
+
+        for (size_t j = i; j < n; j++) {
+            w[j - i] = c[j].weight;
+        }
+        k = pgw_route_weighted(w, n - i, pgw__xorshift(&x));
+        if (k > 0) {
+            struct pgw_route_cand t = c[i];
+            c[i] = c[i + (size_t) k];
+            c[i + (size_t) k] = t;
+        }
+    }
+    if (strategy == PGW_STRAT_SUCCESS_RATE && explore_pct > 0
+        && (int) (pgw__xorshift(&x) % 100) < explore_pct) {
+        return 1;               /* exploring: the weighted order stands */
+    }
+    /* 2. stable insertion sort by the strategy's key: ties keep the draw */
+    for (size_t i = 1; i < n && strategy != PGW_STRAT_WEIGHTED; i++) {
+        struct pgw_route_cand t = c[i];
+        size_t j = i;
+        while (j > 0 && pgw__cmp(&t, &c[j - 1], strategy) < 0) {
+            c[j] = c[j - 1];
+            j--;
+        }
+        c[j] = t;
+    }
+    return 0;
 }
 
 
@@ -377,29 +452,140 @@ pgw__append(char *buf, size_t len, const char *fmt, const char *a, const char *b
 }
 
 
-#define PGW__MAX_CAND 64
+int64_t
+pgw_route_weight(struct pgw_daemon *d, const struct pgw_route_rule *r,
+                 const char *channel, const char *method)
+{
+    const struct pgw_rc_route *rt;
+
+    if (r && r->weight >= 0) {
+        return r->weight;
+    }
+    rt = pgw_routes_find(d->routes, channel, method ? method : "*");
+    return rt && rt->weight >= 0 ? rt->weight : PGW_ROUTE_DEFAULT_WEIGHT;
+}
+
+
+/* the routes.conf and app-rule checks of one channel; NULL when they admit */
+static const char *
+pgw__route_refuses(struct pgw_daemon *d, const char *channel,
+                   const struct pgw_route_query *q, int64_t now, char *buf,
+                   size_t buflen, const struct pgw_rc_route **line)
+{
+    const struct pgw_rc_route *rt = pgw_routes_find(d->routes, channel, q->method);
+
+    *line = rt;
+    if (d->routes == NULL) {
+        return NULL;
+    }
+    if (rt == NULL && pgw_routes_method_listed(d->routes, q->method)) {
+        const char *file = strrchr(d->routes->path, '/');
+        snprintf(buf, buflen, "no route for %.64s in %.64s", q->method,
+                 file ? file + 1 : d->routes->path);
+        return buf;
+    }
+    if (rt != NULL) {
+        const char *why = pgw_rc_route_refuses(rt, d->routes->tz_min, q->currency,
+                                               q->amount, q->bank_code, now,
+                                               buf, buflen);
+        if (why) {
+            return why;
+        }
+    }
+    return pgw_routes_app_refuses(d->routes, q->app_id, q->method, q->amount,
+                                  channel, buf, buflen);
+}
+
+
+static void
+pgw__fee_text(int64_t cost, char *buf, size_t len)
+{
+    /* millionths of a minor unit -> minor units with 2 decimals */
+    int64_t hundredths = (cost + 5000) / 10000;
+    snprintf(buf, len, "%lld.%02lld", (long long) (hundredths / 100),
+             (long long) (hundredths % 100));
+}
+
+
+static void
+pgw__decide(char *out, size_t len, const struct pgw_route_cand *c, size_t n,
+            int strategy, int explored, int64_t sum, const char *notes)
+{
+    int k = 0;
+
+    for (size_t i = 0; i < n && k >= 0 && (size_t) k < len; i++) {
+        char fee[32];
+        const char *sep = i == 0 ? "" : "; ";
+
+        switch (strategy) {
+        case PGW_STRAT_PRIORITY:
+            k += snprintf(out + k, len - k, "%s%s: priority %lld", sep,
+                          c[i].channel, (long long) c[i].priority);
+            break;
+        case PGW_STRAT_LOWEST_COST:
+            pgw__fee_text(c[i].cost, fee, sizeof(fee));
+            k += snprintf(out + k, len - k, "%s%s: fee %s", sep, c[i].channel, fee);
+            break;
+        case PGW_STRAT_SUCCESS_RATE:
+            k += snprintf(out + k, len - k, "%s%s: success score %.3f%s", sep,
+                          c[i].channel, (double) c[i].score / 1e6,
+                          i == 0 && explored ? " (exploring: drawn by weight)" : "");
+            break;
+        default:
+            if (i == 0) {
+                k += snprintf(out + k, len - k, "%s: weight %lld of %lld",
+                              c[i].channel, (long long) c[i].weight, (long long) sum);
+            } else {
+                k += snprintf(out + k, len - k, "; %s: weight %lld, not drawn",
+                              c[i].channel, (long long) c[i].weight);
+            }
+            continue;
+        }
+        if (i == 0 && n > 1 && k >= 0 && (size_t) k < len) {
+            k += snprintf(out + k, len - k, " (strategy %s)",
+                          pgw_strategy_name(strategy));
+        }
+    }
+    if (notes[0] && k >= 0 && (size_t) k < len) {
+        snprintf(out + k, len - k, "; %s", notes);
+    }
+}
+
 
 int
 pgw_route_pick(struct pgw_daemon *d, const struct pgw_route_query *q, char *out,
                size_t outlen, char *why, size_t whylen)
 {
     const char *last = "no channel configured";
-    const char *cand[PGW__MAX_CAND];
-    int64_t weights[PGW__MAX_CAND], sum = 0;
-    char notes[512] = "", buf[160];
+    struct pgw_route_cand cand[PGW__MAX_CAND];
+    char notes[512] = "", buf[200];
     size_t n = 0, nrules;
     const struct pgw_route_rule *rules = pgw_route_rules(d, &nrules);
-    int64_t now = pgw_now_ms();
-    int idx;
+    const struct pgw_rc_strategy *strat = pgw_routes_strategy(d->routes, q->method);
+    int strategy = strat ? strat->strategy : PGW_STRAT_WEIGHTED;
+    const char *wanted = q->channel;
+    const char *pin = pgw_routes_app_pin(d->routes, q->app_id, q->method, q->amount);
+    int64_t now = pgw_now_ms(), sum = 0;
+    int explored;
 
+    if (pin && wanted == NULL) {
+        wanted = pin;           /* an app rule pins the order: only that one */
+    }
     for (struct pgw_channel_conf *c = d->conf->channels; c; c = c->next) {
         const char *reason;
         const struct pgw_route_rule *r = NULL;
+        const struct pgw_rc_route *line = NULL;
 
-        if (q->channel && strcmp(q->channel, c->name) != 0) {
+        if (wanted && strcmp(wanted, c->name) != 0) {
             continue;
         }
         reason = pgw__ineligible(d, c, q);
+        if (reason == NULL && pin && strcmp(pin, c->name) != 0) {
+            reason = "the app is pinned to another channel";
+        }
+        if (reason == NULL) {
+            reason = pgw__route_refuses(d, c->name, q, now, buf, sizeof(buf), &line);
+        }
         if (reason == NULL) {
             r = pgw_route_rule_match(rules, nrules, c->name, q->method,
                                      q->app_id, now);
@@ -414,7 +600,7 @@ pgw_route_pick(struct pgw_daemon *d, const struct pgw_route_query *q, char *out,
                              pgw_route_state_name(r->state));
                 }
                 reason = buf;
-            } else if (r && r->weight <= 0) {
+            } else if (pgw_route_weight(d, r, c->name, q->method) <= 0) {
                 reason = "weight 0";
             }
             if (reason == NULL) {
@@ -423,9 +609,13 @@ pgw_route_pick(struct pgw_daemon *d, const struct pgw_route_query *q, char *out,
             }
         }
         if (reason == NULL && n < PGW__MAX_CAND) {
-            cand[n] = c->name;
-            weights[n] = r ? r->weight : PGW_ROUTE_DEFAULT_WEIGHT;
-            sum += weights[n];
+            cand[n].channel = c->name;
+            cand[n].weight = pgw_route_weight(d, r, c->name, q->method);
+            cand[n].priority = line ? line->priority : 100;
+            cand[n].cost = pgw_rc_route_cost(line, q->amount);
+            cand[n].score = strategy == PGW_STRAT_SUCCESS_RATE
+                                ? pgw_health_score(c->name, q->method, now) : 0;
+            sum += cand[n].weight;
             n++;
             continue;
         }
@@ -439,35 +629,87 @@ pgw_route_pick(struct pgw_daemon *d, const struct pgw_route_query *q, char *out,
         }
     }
     if (n > 0) {
-        idx = n == 1 ? 0 : pgw_route_weighted(weights, n, pgw__random());
-        if (idx < 0) {
-            idx = 0;
-        }
-        snprintf(out, outlen, "%s", cand[idx]);
+        explored = pgw_route_order(cand, n, strategy,
+                                   strat ? strat->explore_pct : 0, pgw__random());
+        snprintf(out, outlen, "%s", cand[0].channel);
         if (q->decision) {
-            int k = snprintf(q->decision, q->decisionlen,
-                             "%s: weight %lld of %lld", cand[idx],
-                             (long long) weights[idx], (long long) sum);
-            for (size_t i = 0; i < n && k >= 0 && (size_t) k < q->decisionlen;
-                 i++) {
-                if ((int) i != idx) {
-                    k += snprintf(q->decision + k, q->decisionlen - k,
-                                  "; %s: weight %lld, not drawn", cand[i],
-                                  (long long) weights[i]);
-                }
-            }
-            if (notes[0] && k >= 0 && (size_t) k < q->decisionlen) {
-                snprintf(q->decision + k, q->decisionlen - k, "; %s", notes);
-            }
+            pgw__decide(q->decision, q->decisionlen, cand, n, strategy, explored,
+                        sum, notes);
         }
         return PGW_OK;
     }
     if (why && (q->channel == NULL || strcmp(last, "no channel configured") == 0)) {
         if (q->channel && pgw_config_channel(d->conf, q->channel) == NULL) {
             snprintf(why, whylen, "unknown channel %s", q->channel);
+        } else if (pin && pgw_config_channel(d->conf, pin) == NULL) {
+            snprintf(why, whylen, "app pinned to unknown channel %s", pin);
         } else if (d->conf->channels == NULL) {
             snprintf(why, whylen, "%s", last);
         }
     }
     return PGW_NOTFOUND;
+}
+
+
+/* ---- routes.conf in force ------------------------------------------------------ */
+
+static int
+pgw__offered_by(struct pgw_daemon *d, const char *channel, const char *method)
+{
+    struct pgw_pack *pack = pgw_packs_get(d->packs, channel);
+
+    return pack != NULL && pgw_manifest_method(pgw_pack_manifest(pack), method) != NULL;
+}
+
+
+int
+pgw_routes_check(struct pgw_daemon *d, const struct pgw_routes *r, char *err,
+                 size_t errlen)
+{
+    for (size_t i = 0; i < r->nroutes; i++) {
+        const struct pgw_rc_route *rt = &r->routes[i];
+        if (pgw_config_channel(d->conf, rt->channel) == NULL) {
+            snprintf(err, errlen, "%s:%d: route: unknown channel %s (not declared"
+                     " in %s)", r->path, rt->line, rt->channel, d->conf->path);
+            return PGW_ERR;
+        }
+        if (strcmp(rt->method, "*") != 0 && pgw_packs_get(d->packs, rt->channel)
+            && !pgw__offered_by(d, rt->channel, rt->method)) {
+            snprintf(err, errlen, "%s:%d: route: %s's pack does not offer"
+                     " method %s", r->path, rt->line, rt->channel, rt->method);
+            return PGW_ERR;
+        }
+    }
+    for (size_t i = 0; i < r->napps; i++) {
+        const struct pgw_rc_app *a = &r->apps[i];
+        for (int k = 0; k < a->nchannels; k++) {
+            if (pgw_config_channel(d->conf, a->channels[k]) == NULL) {
+                snprintf(err, errlen, "%s:%d: app: unknown channel %s (not"
+                         " declared in %s)", r->path, a->line, a->channels[k],
+                         d->conf->path);
+                return PGW_ERR;
+            }
+        }
+    }
+    return PGW_OK;
+}
+
+
+int
+pgw_routes_reload(struct pgw_daemon *d, char *err, size_t errlen)
+{
+    struct pgw_routes *r;
+
+    if (d->conf->routes[0] == '\0') {
+        snprintf(err, errlen, "%s: no \"routes\" file is configured", d->conf->path);
+        return PGW_NOTFOUND;
+    }
+    r = pgw_routes_load(d->conf->routes, err, errlen);
+    if (r == NULL || pgw_routes_check(d, r, err, errlen) != PGW_OK) {
+        pgw_routes_free(r);
+        return PGW_ERR;         /* the routes in force keep serving */
+    }
+    pgw_routes_free(d->routes);
+    d->routes = r;
+    return PGW_OK;
 }

@@ -25,6 +25,7 @@ struct pgw_route_query {
     const char *method;
     const char *currency;
     int64_t amount;
+    const char *bank_code;           /* the request's, or NULL */
     const char *channel;             /* requested, or NULL */
     const char *const *excluded;     /* NULL-terminated, or NULL */
     const char *app_id;              /* the caller's app, for app-scoped rules */
@@ -46,7 +47,8 @@ struct pgw_route_rule {
     char method[64];
     char app[72];
     int state;                       /* enum pgw_route_state */
-    int64_t weight;                  /* >= 0; 0 = never chosen */
+    int64_t weight;                  /* >= 0; 0 = never chosen; -1 = the
+                                        routes.conf weight (or 100) */
     int64_t until_ms;                /* 0 = until changed */
     int64_t updated_at;
 };
@@ -62,6 +64,23 @@ pgw_route_rule_match(const struct pgw_route_rule *rules, size_t n,
  * share; -1 when every weight is 0 (pure; unit-tested) */
 int pgw_route_weighted(const int64_t *weights, size_t n, uint64_t r);
 
+/* ---- strategies (routes.conf "strategy"; docs/routing.md) --------------- */
+struct pgw_route_cand {
+    const char *channel;
+    int64_t weight;                  /* > 0 */
+    int64_t priority;                /* lower first */
+    int64_t cost;                    /* fee in millionths of a minor unit */
+    int64_t score;                   /* success_rate, millionths */
+};
+
+/* orders the candidates for a strategy (pure; unit-tested): weighted =
+ * successive weighted draws; priority = by priority, ties by draw;
+ * lowest_cost = by cost, then priority, then draw; success_rate = by score,
+ * ties by draw, except explore_pct % of the time (decided by seed) when it is
+ * the weighted order — returns 1 then, else 0 */
+int pgw_route_order(struct pgw_route_cand *c, size_t n, int strategy,
+                    int explore_pct, uint64_t seed);
+
 /* the daemon's rules: loaded from the store on first use, changed only by
  * pgw_route_rules_put after the change is committed */
 int pgw_route_rules_load(struct pgw_daemon *d);
@@ -73,10 +92,24 @@ const struct pgw_route_rule *pgw_route_rule_exact(struct pgw_daemon *d,
                                                   const char *app);
 int pgw_route_rules_put(const struct pgw_route_rule *r);
 
+/* the weight in force: the ops rule's (>= 0), else routes.conf's line for
+ * channel x method ("*" when method is NULL), else 100 */
+int64_t pgw_route_weight(struct pgw_daemon *d, const struct pgw_route_rule *r,
+                         const char *channel, const char *method);
+
 /* Returns PGW_OK with the channel name in out, or PGW_NOTFOUND. If why is not
  * NULL it receives a human-readable reason when nothing is eligible. */
 int pgw_route_pick(struct pgw_daemon *d, const struct pgw_route_query *q,
                    char *out, size_t outlen, char *why, size_t whylen);
+
+/* routes.conf against paygwd.conf and the packs: every channel declared,
+ * every method offered; "<file>:<line>: ..." in err */
+struct pgw_routes;
+int pgw_routes_check(struct pgw_daemon *d, const struct pgw_routes *r,
+                     char *err, size_t errlen);
+/* reads conf->routes again; only a file that parses and checks replaces the
+ * one in force (PGW_OK); PGW_NOTFOUND when none is configured */
+int pgw_routes_reload(struct pgw_daemon *d, char *err, size_t errlen);
 
 /* borrowed: the manifest's entry for a method, or NULL */
 const json_t *pgw_manifest_method(const json_t *manifest, const char *method);

@@ -302,16 +302,13 @@ pgw__route_line(struct pgw_routes *r, char **tok, int ntok, int line,
             e = pgw__fee(val, &rt.fee_fixed, &rt.fee_ppm);
         } else if (strcmp(key, "weight") == 0) {
             e = pgw__amount(val, &rt.weight);
-            if (e == NULL && rt.weight > 1000000) {
-                e = "weight is 0..1000000";
-            }
-            if (e) {
-                e = "weight is 0..1000000";
+            if (e != NULL || rt.weight > 1000000) {
+                e = "0..1000000";
             }
         } else if (strcmp(key, "priority") == 0) {
             e = pgw__amount(val, &rt.priority);
             if (e) {
-                e = "priority is a non-negative integer (lower goes first)";
+                e = "a non-negative integer (lower goes first)";
             }
         } else {
             snprintf(msg, msglen, "unknown option \"%s\" (currencies, min, max,"

@@ -148,6 +148,7 @@ function admin(req, res) {
   }
   const u = new URL(req.url, 'http://x');
   if (u.pathname === '/admin/routes') { routesMock(req, res); return; }
+  if (u.pathname === '/admin/routes/reload') { reloadMock(req, res); return; }
   const m = u.pathname.match(/^\/admin\/orders\/([^/]+)$/);
   if (!m || m[1] === 'NONE') { json(res, 200, { orders: [] }); return; }
   json(res, 200, {
@@ -196,6 +197,23 @@ function routesMock(req, res) {
     ROUTES.stripe = { channel: b.channel, state, weight: b.weight ?? 100,
       ...(b.ttl_s ? { until_ms: Date.now() + b.ttl_s * 1000, remaining_s: b.ttl_s } : {}) };
     json(res, 200, { rule: ROUTES.stripe, old: null, who: b.who, reason: b.reason });
+  });
+}
+
+// POST /admin/routes/reload: a good file the first time, a refused one after
+const RELOADS = [];
+function reloadMock(req, res) {
+  let body = '';
+  req.on('data', (d) => { body += d; });
+  req.on('end', () => {
+    RELOADS.push(JSON.parse(body));
+    if (RELOADS.length > 1) {
+      json(res, 400, { error: { code: 'INVALID_PARAMETER', message: '/etc/paygw/routes.conf:3: route: fee: fee is FIXED, RATE% or FIXED+RATE% (e.g. 30+0.6%)' } });
+      return;
+    }
+    json(res, 200, { who: 'dave', reason: 'v3 fee cut', routes_file: {
+      path: '/etc/paygw/routes.conf', sha256: 'ab'.repeat(32),
+      routes: [{ line: 2 }, { line: 3 }], apps: [], strategies: [{ line: 1, method: 'wechat.native', strategy: 'lowest_cost' }] } });
   });
 }
 
@@ -495,6 +513,19 @@ test('route list prints a table; a disable round trip with --for and --reason', 
   r = await run(['route', 'list']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no admin token/);
+});
+
+test('route reload: the file in force, or the line that was refused', async () => {
+  let r = await run(['-T', TOKEN, 'route', 'reload', '--reason', 'v3 fee cut', '--who', 'dave']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'reloaded: routes.conf: /etc/paygw/routes.conf (sha256 abababababab); strategies wechat.native=lowest_cost; 2 route lines, 0 app rules\n');
+  assert.deepEqual(RELOADS[0], { reason: 'v3 fee cut', who: 'dave' });
+  r = await run(['-T', TOKEN, 'route', 'reload', '--reason', 'typo'], { USER: 'erin' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /error INVALID_PARAMETER: \/etc\/paygw\/routes\.conf:3: route: fee/);
+  r = await run(['-T', TOKEN, 'route', 'reload'], { USER: 'erin' });
+  assert.equal(r.code, 2, 'no --reason: a usage error');
+  assert.equal(RELOADS.length, 2);
 });
 
 test('usage errors exit 2', async () => {

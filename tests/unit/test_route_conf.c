@@ -63,7 +63,7 @@ test_errors_name_file_and_line(void **state)
     expect_error("route a m closed=10:00-10:00\n", "empty");
     expect_error("route a m min=10 max=5\n", "min is above max");
     expect_error("route a m min=-1\n", "min: an amount");
-    expect_error("route a m weight=2000000\n", "weight is 0..1000000");
+    expect_error("route a m weight=2000000\n", ":1: route: weight: 0..1000000");
     expect_error("route a m fee=1+101%\n", "up to 100%");
     expect_error("route a m fee=0.12345%\n", "at most 4 decimals");
     expect_error("route a m currencies=\n", "options are key=value");

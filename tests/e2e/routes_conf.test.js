@@ -7,6 +7,7 @@
 //  - reloaded live: a cut-off window that covers now moves orders to the other channel;
 //    priority; an app pinned to a channel; an amount threshold on an app's allow list;
 //    currencies; a route-less channel for a routed method is not eligible;
+//    success_rate moves orders away from a channel that declines;
 //  - a broken file is refused with file:line and the routes in force keep serving;
 //  - every reload is audited (who, why, file hash); ops disable/enable keeps the
 //    configured weight.
@@ -184,6 +185,28 @@ describe('routes.conf: strategies, windows, app rules, live reload', () => {
     assert.equal(r.json.error.code, 'NO_CHANNEL_AVAILABLE');
   });
 
+  it('success_rate: definite failures at one channel move new orders to the other', async () => {
+    write(`strategy wechat.native success_rate explore=0\nroute ${V2} wechat.native\nroute ${V3} wechat.native\n`);
+    assert.equal((await reload('adaptive')).status, 200);
+    // v3 declines every pay for a while (orders naming v3: FAILED is its answer)
+    await stack.sim('POST', '/_sim/script', { channel: V3, default: true, pay: 'fail' });
+    try {
+      for (let i = 0; i < 12; i++) {
+        const r = await routed({ channel: V3 });
+        assert.equal(r.channel, V3);
+      }
+    } finally {
+      await stack.sim('POST', '/_sim/script', { channel: V3, default: true });   // back to normal
+    }
+    for (let i = 0; i < 3; i++) {
+      const o = await routed();
+      assert.equal(o.channel, V2);
+      assert.match(o.reason, /^wechatpay_v2: success score 0\.\d+ \(strategy success_rate\); wechatpay_v3: success score 0\.\d+/);
+      const [s2, s3] = [...o.reason.matchAll(/score (0\.\d+)/g)].map((m) => Number(m[1]));
+      assert.ok(s2 > s3, o.reason);
+    }
+  });
+
   it('ops disable then enable keeps the weight routes.conf gives', async () => {
     write(`route ${V2} wechat.native weight=30\nroute ${V3} wechat.native weight=70\n`);
     assert.equal((await reload('weights')).status, 200);
@@ -199,7 +222,7 @@ describe('routes.conf: strategies, windows, app rules, live reload', () => {
 
   it('every reload is audited with who, why and the file hash', async () => {
     const a = (await stack.admin('GET', '/admin/routes/audit')).json.audit.filter((x) => x.action === 'reload');
-    assert.ok(a.length >= 6, JSON.stringify(a));
+    assert.ok(a.length >= 7, JSON.stringify(a));
     assert.equal(a[0].reason, 'weights');
     assert.equal(a[0].who, 'e2e-ops');
     assert.match(JSON.parse(a[0].new).sha256, /^[0-9a-f]{64}$/);

@@ -132,7 +132,7 @@ class PackKit {
       this.simProc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
-      const timer = setTimeout(() => reject(new Error(`sim did not start in 15 s: ${err}`)), 15000);
+      const timer = setTimeout(() => reject(new Error(`sim did not start in 60 s: ${err}`)), 60000);
       this.simProc.stdout.on('data', (c) => {
         out += c;
         const m = /sim listening 127\.0\.0\.1:(\d+)/.exec(out);

@@ -72,7 +72,7 @@ test_good_config(void **state)
     assert_string_equal(c->db, "/tmp/x.db");
     assert_string_equal(c->admin_token, "t0k");
     assert_int_equal(c->n_notify_backoff, 3);
-    assert_int_equal(c->notify_backoff_s[2], 3);
+    assert_int_equal(c->notify_backoff_ms[2], 3000);
     ch = pgw_config_channel(c, "alipay");
     assert_non_null(ch);
     assert_int_equal(ch->first_query_delay_ms, 300);

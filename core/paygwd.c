@@ -225,6 +225,7 @@ out:
     pgw_auth_free(d.auth);
     pgw_packs_free(d.packs);
     json_decref(d.metrics.unmapped);
+    json_decref(d.queries_by_channel);
     pgw_apps_free(d.apps);
     pgw_config_free(d.conf);
     if (d.base) {

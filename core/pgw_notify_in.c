@@ -5,7 +5,7 @@
  * the raw body (else: recorded as forged with an alert, a 4xx with the pack's
  * rejection ack, no change); the order exists at that channel; the amount,
  * the currency and the channel's trade number (when the notify carries them
- * and, for the trade number, when we know ours) match the order (else: a
+ * and, for the trade number, once the order is final) match the order (else: a
  * discrepancy, no change). Only then is the class applied with pgw_settle —
  * a duplicate is a no-op, a contrary result after a final one is a
  * discrepancy. A SUCCESS above the channel's notify_confirm_above amount is
@@ -282,7 +282,11 @@ pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
         snprintf(mismatch, sizeof(mismatch), "notify currency %.16s != order"
                  " %.16s", cur, o.currency);
     } else if (ctn != NULL && ctn[0] && o.channel_trade_no[0]
+               && pgw_status_is_final(o.status)
                && strcmp(ctn, o.channel_trade_no) != 0) {
+        /* only once final: ours is then the trade the settling evidence
+         * named; before, a pack may hold another object's id (Razorpay: the
+         * order's at prepay, the payment's in the notify) */
         kind_mm = "trade_no_mismatch";
         snprintf(mismatch, sizeof(mismatch), "notify channel trade no %.64s !="
                  " order's %.64s", ctn, o.channel_trade_no);

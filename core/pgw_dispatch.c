@@ -766,8 +766,11 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
         }
         pgw_order_clear(&o);
     } else if (strcmp(op->op, "query") == 0 && res->sent == PGW_SENT_ANSWERED
-               && out.cls != PGW_CLASS_NOT_SENT) {
-        /* the channel knows the order (again): the not-found age restarts */
+               && res->status >= 200 && res->status < 300
+               && out.cls == PGW_CLASS_PROCESSING && out.code[0] != '\0'
+               && out.error[0] == '\0' && !out.unmapped) {
+        /* the channel knows the order (a listed in-progress code, not an
+         * error or an unknown answer): the not-found age restarts */
         pgw_txn_add(txn, -1,
                     "UPDATE orders SET not_found_since = NULL WHERE id = ?"
                     " AND not_found_since IS NOT NULL", "i", op->order_id);

@@ -8,6 +8,8 @@
  *   channel             a channel pack driven offline (pgwctl_channel.c)
  *   route               the ops route controls of the admin API
  *                       (pgwctl_route.c)
+ *   notify              caller notifications: list, re-push (pgwctl_notify.c)
+ *   review              the review queue (pgwctl_review.c)
  *
  * Exit status: 0 success, 1 failure, 2 usage error.
  */
@@ -45,6 +47,12 @@ static void pgwctl__usage(FILE *fp)
         "  route enable|disable|drain|weight CHANNEL [--method M] [--app A]\n"
         "      [--weight N] [--for 10m] --reason TEXT [--who NAME]\n"
         "                      change a route live, audited (admin)\n"
+        "  notify list [--status pending|gave_up|delivered] [--order NO]\n"
+        "              [--app A] [--json]   caller notifications (admin)\n"
+        "  notify push ID | --order NO [--app A] [--who W] [--reason R]\n"
+        "                      deliver again now, fresh schedule (admin)\n"
+        "  review [--json]     payments whose query schedule is exhausted\n"
+        "                      (admin)\n"
         "\n"
         "global options (environment in brackets):\n"
         "  -u, --url URL          gateway [PAYGW_URL] (http://127.0.0.1:8080)\n"
@@ -101,6 +109,8 @@ int main(int argc, char **argv)
         {"trace", pgwctl_cmd_trace},
         {"channel", pgwctl_cmd_channel},
         {"route", pgwctl_cmd_route},
+        {"notify", pgwctl_cmd_notify},
+        {"review", pgwctl_cmd_review},
     };
     struct pgwctl_opts o = {
         .url = pgwctl__env("PAYGW_URL", "http://127.0.0.1:8080"),

@@ -63,5 +63,13 @@ int pgwctl_cmd_close(const struct pgwctl_opts *o, int argc, char **argv);
 int pgwctl_cmd_trace(const struct pgwctl_opts *o, int argc, char **argv);
 int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv);
 int pgwctl_cmd_route(const struct pgwctl_opts *o, int argc, char **argv);
+int pgwctl_cmd_notify(const struct pgwctl_opts *o, int argc, char **argv);
+int pgwctl_cmd_review(const struct pgwctl_opts *o, int argc, char **argv);
+
+/* One admin API exchange (pgwctl_admin.c): path_query after the admin URL,
+ * body JSON text or NULL. Prints what went wrong; *out gets the JSON answer
+ * of a 2xx. Returns an exit status. */
+int pgwctl_admin_call(const struct pgwctl_opts *o, const char *method,
+                      const char *path_query, const char *body, json_t **out);
 
 #endif

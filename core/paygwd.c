@@ -233,6 +233,7 @@ out:
     pgw_packs_free(d.packs);
     pgw_routes_free(d.routes);
     json_decref(d.metrics.unmapped);
+    json_decref(d.queries_by_channel);
     pgw_apps_free(d.apps);
     pgw_config_free(d.conf);
     if (d.base) {

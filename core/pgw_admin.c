@@ -899,6 +899,9 @@ pgw__admin_cb(struct evhttp_request *req, void *arg)
                                              " LIMIT 200", 0)));
         return;
     }
+    if (pgw_admin_sched(d, req, path)) {
+        return;   /* review queue, caller notifications (pgw_admin_sched.c) */
+    }
     if (sscanf(path, "/admin/orders/%127[^/]", no) == 1
         && strlen(path) == strlen("/admin/orders/") + strlen(no)) {
         pgw__trace(d, req, no);

@@ -108,6 +108,9 @@ pgw__channel_get(struct pgw_config *conf, const char *name)
     c->qps = -1;
     c->queue_max = -1;
     c->queue_wait_ms = -1;
+    c->query_max = -1;
+    c->query_concurrency = -1;
+    c->notify_confirm_above = -1;
     c->enabled = 1;
     c->params = json_object();
     if (c->params == NULL) {
@@ -182,6 +185,21 @@ pgw__channel_directive(struct pgw_config *conf, char **tok, int ntok)
     if (strcmp(tok[2], "queue_wait_ms") == 0) {
         return pgw__int(tok[3], &c->queue_wait_ms) == PGW_OK
                    ? NULL : "queue_wait_ms must be a non-negative integer";
+    }
+    /* the query scheduler (docs/status-keeping.md) */
+    if (strcmp(tok[2], "query_max") == 0) {
+        return pgw__int(tok[3], &c->query_max) == PGW_OK && c->query_max > 0
+                   ? NULL : "query_max must be a positive integer";
+    }
+    if (strcmp(tok[2], "query_concurrency") == 0) {
+        return pgw__int(tok[3], &c->query_concurrency) == PGW_OK
+                       && c->query_concurrency > 0
+                   ? NULL : "query_concurrency must be a positive integer";
+    }
+    if (strcmp(tok[2], "notify_confirm_above") == 0) {
+        return pgw__int(tok[3], &c->notify_confirm_above) == PGW_OK
+                   ? NULL : "notify_confirm_above must be an amount in minor"
+                            " units";
     }
     if (strcmp(tok[2], "query_backoff_ms") == 0) {
         return pgw_parse_ms_list(tok[3], c->query_backoff_ms, PGW_MAX_BACKOFF,
@@ -286,6 +304,10 @@ pgw__directive(struct pgw_config *conf, char **tok, int ntok, char *msg,
         { "scan_interval_ms", offsetof(struct pgw_config, scan_interval_ms) },
         { "sync_timeout_ms", offsetof(struct pgw_config, sync_timeout_ms) },
         { "group_commit_max", offsetof(struct pgw_config, group_commit_max) },
+        { "refresh_rate", offsetof(struct pgw_config, refresh_rate) },
+        { "refresh_burst", offsetof(struct pgw_config, refresh_burst) },
+        { "refresh_min_interval_ms",
+          offsetof(struct pgw_config, refresh_min_interval_ms) },
     };
 
     if (strcmp(tok[0], "channel") == 0) {
@@ -312,10 +334,23 @@ pgw__directive(struct pgw_config *conf, char **tok, int ntok, char *msg,
         return pgw__sign_key(conf, tok[1], msg, msglen);
     }
     if (strcmp(tok[0], "notify_backoff") == 0) {
-        return pgw_parse_ms_list(tok[1], conf->notify_backoff_s,
+        /* seconds, kept in ms */
+        if (pgw_parse_ms_list(tok[1], conf->notify_backoff_ms, PGW_MAX_BACKOFF,
+                              &conf->n_notify_backoff) != PGW_OK) {
+            return "notify_backoff must be a comma list of seconds";
+        }
+        for (int i = 0; i < conf->n_notify_backoff; i++) {
+            conf->notify_backoff_ms[i] *= 1000;
+        }
+        return NULL;
+    }
+    if (strcmp(tok[0], "notify_backoff_ms") == 0) {
+        /* the same in milliseconds (compressed schedules in tests) */
+        return pgw_parse_ms_list(tok[1], conf->notify_backoff_ms,
                                  PGW_MAX_BACKOFF, &conf->n_notify_backoff)
                        == PGW_OK
-                   ? NULL : "notify_backoff must be a comma list of seconds";
+                   ? NULL : "notify_backoff_ms must be a comma list of"
+                            " milliseconds";
     }
     return "unknown directive";
 }
@@ -334,11 +369,15 @@ pgw__defaults(struct pgw_config *conf)
     pgw__copy(conf->public_url, sizeof(conf->public_url),
               "http://127.0.0.1:8080");
     pgw__copy(conf->log_level, sizeof(conf->log_level), "info");
-    /* SPEC §3.5: 10 attempts over about 12 hours */
-    static const int64_t backoff[] = { 15, 15, 30, 180, 600, 1200, 1800,
-                                       3600, 10800, 25200 };
-    memcpy(conf->notify_backoff_s, backoff, sizeof(backoff));
-    conf->n_notify_backoff = 10;
+    /* SPEC §3.5: 10 attempts over about 12 hours — the first at once, then
+     * these 9 delays (15 s ... 6 h, 11.7 h in all) */
+    static const int64_t backoff[] = { 15000, 15000, 30000, 180000, 600000,
+                                       1800000, 3600000, 14400000, 21600000 };
+    memcpy(conf->notify_backoff_ms, backoff, sizeof(backoff));
+    conf->n_notify_backoff = 9;
+    conf->refresh_rate = 5;
+    conf->refresh_burst = 20;
+    conf->refresh_min_interval_ms = 2000;
     conf->not_found_alert_s = 1800;
     conf->expiry_grace_s = 300;
     conf->scan_interval_ms = 100;

@@ -28,6 +28,13 @@ struct pgw_channel_conf {
     int64_t qps;                        /* -1: take the pack's (bulkhead) */
     int64_t queue_max;                  /* -1: default (bulkhead) */
     int64_t queue_wait_ms;              /* -1: default (bulkhead) */
+    int64_t query_max;                  /* -1: take the pack's, else 100:
+                                           scheduled queries before the
+                                           order goes to the review queue */
+    int64_t query_concurrency;          /* -1: 32 queries in flight at most */
+    int64_t notify_confirm_above;       /* -1: never; a SUCCESS notify above
+                                           this amount is confirmed by a
+                                           query before the order is final */
     int enabled;
     json_t *params;                     /* owned: ctx.config for the pack */
     json_t *micropay;                   /* owned, may be NULL: overrides of
@@ -50,8 +57,12 @@ struct pgw_config {
     char log_level[16];
     char sign_key[1024];                /* resolved path, "" if none */
     EVP_PKEY *sign_key_pkey;            /* owned: the gateway's RSA key */
-    int64_t notify_backoff_s[PGW_MAX_BACKOFF];
+    int64_t notify_backoff_ms[PGW_MAX_BACKOFF]; /* delays before retries:
+                                           n of them give n + 1 attempts */
     int n_notify_backoff;
+    int64_t refresh_rate;               /* ?refresh=true: per app per second */
+    int64_t refresh_burst;              /* ... and the bucket's size */
+    int64_t refresh_min_interval_ms;    /* ... and per order */
     int64_t not_found_alert_s;
     int64_t expiry_grace_s;
     int64_t sync_timeout_ms;            /* sync:true payments wait at most this */

@@ -59,6 +59,8 @@ struct pgw_daemon {
     struct event *sigint_ev;
     struct event *sigterm_ev;
     int queries_in_flight;
+    json_t *queries_by_channel;  /* channel -> payment queries / closes in
+                                    flight (query_concurrency caps it) */
     int outbox_in_flight;
     int outbox_claiming;
     int scanning;
@@ -73,6 +75,10 @@ void pgw_metrics_unmapped(struct pgw_daemon *d, const char *channel, const char 
 int pgw_api_start(struct pgw_daemon *d, char *err, size_t errlen);
 void pgw_api_stop(struct pgw_daemon *d);
 int pgw_admin_start(struct pgw_daemon *d, char *err, size_t errlen);
+struct evhttp_request;
+/* the review queue and notification outbox admin routes; 1 if it answered */
+int pgw_admin_sched(struct pgw_daemon *d, struct evhttp_request *req,
+                    const char *path);
 int pgw_scheduler_start(struct pgw_daemon *d);
 void pgw_scheduler_tick(struct pgw_daemon *d);
 int pgw_recover(struct pgw_daemon *d);

@@ -23,6 +23,7 @@
 #include "pgw_op.h"
 #include "pgw_order.h"
 #include "pgw_pack.h"
+#include "pgw_query_plan.h"
 #include "pgw_route.h"
 #include "pgw_store.h"
 #include "pgw_transport.h"
@@ -166,6 +167,10 @@ pgw__settle_run(struct pgw__settle *s)
     }
     pgw_order_txn_transition(d, txn, &o, o.status, s->to, s->reason,
                              s->evidence);
+    /* a final status takes the order out of the review queue */
+    pgw_txn_add(txn, -1,
+                "UPDATE review_queue SET cleared_at = ? WHERE order_id = ?"
+                " AND cleared_at IS NULL", "ii", pgw_now_ms(), o.id);
     pgw_store_submit(d->store, txn, pgw__settle_done, s);
     pgw_order_clear(&o);
 }
@@ -635,6 +640,59 @@ static int64_t pgw__count(struct pgw_daemon *d, const char *sql,
                           int64_t order_id, const char *arg);
 
 
+#define PGW__QUERY_CONCURRENCY 32
+#define PGW__CLOSE_MAX 3
+#define PGW__QUERY_MAX 100
+
+
+/* payment queries and closes in flight per channel: a hung channel holds at
+ * most its query_concurrency of them, never the others' room */
+static void
+pgw__inflight_add(struct pgw_daemon *d, const char *channel, int delta)
+{
+    json_t *n;
+
+    d->queries_in_flight += delta;
+    if (d->queries_by_channel == NULL
+        && (d->queries_by_channel = json_object()) == NULL) {
+        return;
+    }
+    n = json_object_get(d->queries_by_channel, channel);
+    if (n == NULL) {
+        json_object_set_new(d->queries_by_channel, channel,
+                            json_integer(delta > 0 ? delta : 0));
+    } else {
+        json_int_t v = json_integer_value(n) + delta;
+        json_integer_set(n, v > 0 ? v : 0);
+    }
+}
+
+
+int
+pgw_dispatch_query_room(struct pgw_daemon *d, const char *channel)
+{
+    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
+    int64_t cap = c != NULL && c->query_concurrency > 0
+                      ? c->query_concurrency : PGW__QUERY_CONCURRENCY;
+    int64_t busy = json_integer_value(json_object_get(d->queries_by_channel,
+                                                      channel));
+
+    return busy >= cap ? 0 : (int) (cap - busy);
+}
+
+
+static int64_t
+pgw__query_max(struct pgw_daemon *d, const char *channel, const json_t *man)
+{
+    struct pgw_channel_conf *c = pgw_config_channel(d->conf, channel);
+
+    if (c != NULL && c->query_max > 0) {
+        return c->query_max;
+    }
+    return pgw_manifest_int(man, "query_max", PGW__QUERY_MAX);
+}
+
+
 static void
 pgw__query_intent_done(void *arg, int rc, int failed_stmt)
 {
@@ -642,13 +700,13 @@ pgw__query_intent_done(void *arg, int rc, int failed_stmt)
 
     (void) failed_stmt;
     if (rc != PGW_OK) {
-        op->d->queries_in_flight--;
+        pgw__inflight_add(op->d, op->channel, -1);
         pgw_op_free(op);
         return;
     }
     op->d->metrics.queries++;
     if (pgw_op_send(op, 0, pgw__query_answered) != PGW_OK) {
-        op->d->queries_in_flight--;
+        pgw__inflight_add(op->d, op->channel, -1);
         pgw_op_free(op);
     }
 }
@@ -664,7 +722,7 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
     struct pgw_order o;
     char evidence[512];
 
-    d->queries_in_flight--;
+    pgw__inflight_add(d, op->channel, -1);
     txn = pgw_op_interpret(op, res, &out, evidence, sizeof(evidence));
     if (txn == NULL) {
         pgw_op_free(op);
@@ -688,27 +746,40 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
         final = out.cls == PGW_CLASS_SUCCESS ? PGW_ST_CLOSED : PGW_ST_NONE;
     } else if (out.cls == PGW_CLASS_NOT_FOUND
                && pgw_order_load_by_id(d, op->order_id, &o) == PGW_OK) {
+        /* "no such order" is not a failure, and after the credential's
+         * expiry not a close either: the order stays PROCESSING, an alert
+         * once it has lasted not_found_alert_s; only the channel's confirmed
+         * close (pgw_dispatch_query after expiry) makes it CLOSED */
         int64_t now = pgw_now_ms();
         if (o.not_found_since == 0) {
             pgw_txn_add(txn, -1,
                         "UPDATE orders SET not_found_since = ? WHERE id = ?",
                         "ii", now, o.id);
         } else if (now - o.not_found_since
-                       > d->conf->not_found_alert_s * 1000) {
+                       >= d->conf->not_found_alert_s * 1000
+                   && pgw__count(d, "SELECT COUNT(*) FROM discrepancies"
+                                    " WHERE order_id = ? AND kind = ?",
+                                 o.id, "not_found_alert") == 0) {
+            char detail[160];
+            snprintf(detail, sizeof(detail), "channel has said the order does"
+                     " not exist for %lld s", (long long) ((now
+                     - o.not_found_since) / 1000));
             pgw_order_txn_discrepancy(d, txn, o.id, "not_found_alert",
                                       pgw_status_name(o.status), "NOT_FOUND",
-                                      out.code, "channel keeps saying the"
-                                      " order does not exist");
-        }
-        /* the channel never created it and the credential has expired (plus
-         * a grace period): nobody can pay it any more */
-        if (o.created_at + (o.expire_seconds + d->conf->expiry_grace_s) * 1000
-            < now) {
-            final = PGW_ST_CLOSED;
-            snprintf(reason, sizeof(reason),
-                     "expired unpaid: channel has no trade after expiry");
+                                      out.code, detail);
+            pgw_log(PGW_LOG_WARN, "order.not_found_alert", "order %lld: %s",
+                    (long long) o.id, detail);
         }
         pgw_order_clear(&o);
+    } else if (strcmp(op->op, "query") == 0 && res->sent == PGW_SENT_ANSWERED
+               && res->status >= 200 && res->status < 300
+               && out.cls == PGW_CLASS_PROCESSING && out.code[0] != '\0'
+               && out.error[0] == '\0' && !out.unmapped) {
+        /* the channel knows the order (a listed in-progress code, not an
+         * error or an unknown answer): the not-found age restarts */
+        pgw_txn_add(txn, -1,
+                    "UPDATE orders SET not_found_since = NULL WHERE id = ?"
+                    " AND not_found_since IS NOT NULL", "i", op->order_id);
     }
     pgw_store_submit(d->store, txn, pgw__commit_logged, "query.answer");
     if (final != PGW_ST_NONE) {
@@ -798,7 +869,7 @@ pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname,
     pgw_order_txn_message(d, txn, o.id, op->attempt_id, o.channel, "request",
                           opname, 0, op->msg.masked ? op->msg.masked : "",
                           op->msg.url);
-    d->queries_in_flight++;
+    pgw__inflight_add(d, o.channel, 1);
     pgw_store_submit(d->store, txn, pgw__query_intent_done, op);
     pgw_order_clear(&o);
 }
@@ -897,6 +968,33 @@ pgw__micropay_step(struct pgw_daemon *d, const struct pgw_order *o,
 }
 
 
+/* the schedule is exhausted: the order enters the review queue with an
+ * alert, once; it stays PROCESSING and is still queried */
+static void
+pgw__to_review(struct pgw_daemon *d, const struct pgw_order *o)
+{
+    struct pgw_txn *txn = pgw_txn_new();
+    char detail[200];
+
+    if (txn == NULL) {
+        return;
+    }
+    snprintf(detail, sizeof(detail), "still PROCESSING after %lld scheduled"
+             " queries at %s; querying on at the schedule's last step",
+             (long long) o->query_count, o->channel);
+    pgw_txn_add(txn, 1,
+                "INSERT INTO review_queue (order_id, since, reason)"
+                " VALUES (?, ?, ?)", "iis", o->id, pgw_now_ms(),
+                "query schedule exhausted");
+    pgw_order_txn_discrepancy(d, txn, o->id, "review",
+                              pgw_status_name(o->status), NULL, o->channel,
+                              detail);
+    pgw_store_submit(d->store, txn, pgw__commit_logged, "review");
+    pgw_log(PGW_LOG_WARN, "order.review", "order %lld: %s", (long long) o->id,
+            detail);
+}
+
+
 void
 pgw_dispatch_query(struct pgw_daemon *d, int64_t order_id)
 {
@@ -915,12 +1013,58 @@ pgw_dispatch_query(struct pgw_daemon *d, int64_t order_id)
     } else if (policy != NULL) {
         pgw__micropay_step(d, &o, man, policy);
     } else {
-        pgw__channel_op(d, order_id, "query",
-                        pgw_now_ms() + pgw_channel_query_backoff(d, o.channel, man,
-                                                                 o.query_count),
-                        1);
+        struct pgw_query_state qs;
+        struct pgw_query_plan plan;
+        int64_t now = pgw_now_ms();
+        sqlite3_stmt *st;
+
+        memset(&qs, 0, sizeof(qs));
+        qs.now = now;
+        qs.created_at = o.created_at;
+        qs.expire_seconds = o.expire_seconds;
+        qs.expiry_grace_s = d->conf->expiry_grace_s;
+        qs.query_count = o.query_count;
+        qs.query_max = pgw__query_max(d, o.channel, man);
+        qs.close_max = PGW__CLOSE_MAX;
+        qs.closes = pgw__count(d, "SELECT COUNT(*) FROM attempts WHERE"
+                                  " order_id = ? AND op = ? AND (class IS NULL"
+                                  " OR class <> 'NOT_SENT')", o.id, "close");
+        st = pgw_store_query(d->store, "SELECT op FROM attempts WHERE"
+                                       " order_id = ? AND op <> 'pay'"
+                                       " ORDER BY id DESC LIMIT 1", "i", o.id);
+        if (st && sqlite3_step(st) == SQLITE_ROW) {
+            qs.last_was_close = strcmp(pgw_col_text(st, 0), "close") == 0;
+        }
+        if (st) {
+            sqlite3_reset(st);
+        }
+        qs.in_review = pgw__count(d, "SELECT COUNT(*) FROM review_queue WHERE"
+                                     " order_id = ? AND reason <> ?", o.id, "") > 0;
+        pgw_query_plan(&qs, &plan);
+        if (plan.to_review) {
+            pgw__to_review(d, &o);
+        }
+        if (!plan.counts) {
+            pgw_log(PGW_LOG_INFO, "order.expired_close", "order %lld: expired"
+                    " unpaid, asking %s to close it (#%lld)", (long long) o.id,
+                    o.channel, (long long) qs.closes + 1);
+        }
+        /* the next step is the backoff's (its last one repeats) */
+        pgw__channel_op(d, order_id, plan.op,
+                        now + pgw_channel_query_backoff(d, o.channel, man,
+                                                        o.query_count),
+                        plan.counts);
     }
     pgw_order_clear(&o);
+}
+
+
+/* ?refresh=true: one query now, outside the schedule (neither counted nor
+ * moving next_query_at) */
+void
+pgw_dispatch_refresh(struct pgw_daemon *d, int64_t order_id)
+{
+    pgw__channel_op(d, order_id, "query", 0, 0);
 }
 
 

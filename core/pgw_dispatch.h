@@ -26,6 +26,11 @@ struct pgw_daemon;
 void pgw_dispatch_pay(struct pgw_daemon *d, int64_t order_id);
 /* queries a PROCESSING order at its channel */
 void pgw_dispatch_query(struct pgw_daemon *d, int64_t order_id);
+/* one query now, outside the schedule (GET ?refresh=true) */
+void pgw_dispatch_refresh(struct pgw_daemon *d, int64_t order_id);
+/* how many more payment queries channel may have in flight (its
+ * query_concurrency, default 32, minus those running) */
+int pgw_dispatch_query_room(struct pgw_daemon *d, const char *channel);
 /* asks the channel to close a PROCESSING order */
 void pgw_dispatch_close(struct pgw_daemon *d, int64_t order_id);
 

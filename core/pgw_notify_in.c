@@ -2,11 +2,16 @@
  * pgw_notify_in.c — applies a channel's asynchronous notification.
  *
  * Order of checks: the channel has a pack; the pack verifies the signature over
- * the raw body (else: recorded as forged, the pack's rejection ack, no change);
- * the order exists at that channel; the amount matches (else: discrepancy, no
- * change). Only then is the class applied with pgw_settle — a duplicate is a
- * no-op, a contrary result after a final one is a discrepancy. The channel's
- * expected ack is sent only after the evidence is durably recorded.
+ * the raw body (else: recorded as forged with an alert, a 4xx with the pack's
+ * rejection ack, no change); the order exists at that channel; the amount,
+ * the currency and the channel's trade number (when the notify carries them
+ * and, for the trade number, once the order is final) match the order (else: a
+ * discrepancy, no change). Only then is the class applied with pgw_settle —
+ * a duplicate is a no-op, a contrary result after a final one is a
+ * discrepancy. A SUCCESS above the channel's notify_confirm_above amount is
+ * kept as evidence and confirmed by a query (brought forward to now) before
+ * the order is final. The channel's expected ack is sent only after the
+ * evidence is durably recorded.
  * A notify whose fields.kind is "refund" / "payout" names a refund / payout
  * (fields.out_refund_no / out_payout_no) at that channel and is applied to
  * it the same way (pgw_xfer_settle).
@@ -15,9 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/http.h>
 
+#include "pgw_config.h"
 #include "pgw_daemon.h"
 #include "pgw_dispatch.h"
 #include "pgw_http.h"
@@ -153,9 +160,25 @@ pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
         d->metrics.notifies_rejected++;
         pgw_log(PGW_LOG_WARN, "notify.rejected", "%s: %s", channel,
                 nt.outcome.error[0] ? nt.outcome.error : "signature invalid");
-        pgw_order_txn_message(d, txn, 0, 0, channel, "notify", "notify", 0,
+        /* forged (or broken) notifications are an alert: someone may be
+         * trying to buy with a fake "paid" */
+        int fr = nt.out_trade_no[0]
+                     ? pgw_order_load_by_channel_no(d, channel, nt.out_trade_no,
+                                                    &o)
+                     : PGW_NOTFOUND;
+
+        have_order = fr == PGW_OK;
+        pgw_order_txn_message(d, txn, have_order ? o.id : 0, 0, channel,
+                              "notify", "notify", 0,
                               nt.outcome.masked ? nt.outcome.masked : "",
                               "REJECTED: signature did not verify");
+        pgw_order_txn_discrepancy(d, txn, have_order ? o.id : 0,
+                                  "notify_forged",
+                                  have_order ? pgw_status_name(o.status) : NULL,
+                                  pgw_class_name(nt.outcome.cls),
+                                  nt.outcome.code,
+                                  nt.outcome.error[0] ? nt.outcome.error
+                                                      : "signature invalid");
         if (a->status < 400) {
             a->status = 400;   /* never acknowledge what we did not verify */
         }
@@ -242,15 +265,59 @@ pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
     pgw_order_txn_message(d, txn, o.id, 0, channel, "notify", "notify", 0,
                           nt.outcome.masked ? nt.outcome.masked : "", "verified");
 
+    /* the notify must be about our order: amount, currency, trade number */
+    char mismatch[256] = "";
+    const char *kind_mm = NULL;
     json_t *amount = json_object_get(nt.outcome.fields, "amount");
+    const char *cur = json_string_value(json_object_get(nt.outcome.fields,
+                                                        "currency"));
+    const char *ctn = json_string_value(json_object_get(nt.outcome.fields,
+                                                        "channel_trade_no"));
     if (json_is_integer(amount) && json_integer_value(amount) != o.amount) {
-        char detail[160];
-        snprintf(detail, sizeof(detail), "notify amount %lld != order %lld",
+        kind_mm = "amount_mismatch";
+        snprintf(mismatch, sizeof(mismatch), "notify amount %lld != order %lld",
                  (long long) json_integer_value(amount), (long long) o.amount);
-        pgw_order_txn_discrepancy(d, txn, o.id, "amount_mismatch",
+    } else if (cur != NULL && cur[0] && strcasecmp(cur, o.currency) != 0) {
+        kind_mm = "currency_mismatch";
+        snprintf(mismatch, sizeof(mismatch), "notify currency %.16s != order"
+                 " %.16s", cur, o.currency);
+    } else if (ctn != NULL && ctn[0] && o.channel_trade_no[0]
+               && pgw_status_is_final(o.status)
+               && strcmp(ctn, o.channel_trade_no) != 0) {
+        /* only once final: ours is then the trade the settling evidence
+         * named; before, a pack may hold another object's id (Razorpay: the
+         * order's at prepay, the payment's in the notify) */
+        kind_mm = "trade_no_mismatch";
+        snprintf(mismatch, sizeof(mismatch), "notify channel trade no %.64s !="
+                 " order's %.64s", ctn, o.channel_trade_no);
+    }
+    if (kind_mm != NULL) {
+        pgw_order_txn_discrepancy(d, txn, o.id, kind_mm,
                                   pgw_status_name(o.status),
                                   pgw_class_name(nt.outcome.cls),
-                                  nt.outcome.code, detail);
+                                  nt.outcome.code, mismatch);
+        pgw_log(PGW_LOG_WARN, "notify.mismatch", "order %lld: %s",
+                (long long) o.id, mismatch);
+        pgw_store_submit(d->store, txn, pgw__ack_done, a);
+        goto done;
+    }
+
+    struct pgw_channel_conf *cc = pgw_config_channel(d->conf, channel);
+    if (nt.outcome.cls == PGW_CLASS_SUCCESS && o.status == PGW_ST_PROCESSING
+        && cc != NULL && cc->notify_confirm_above >= 0
+        && o.amount > cc->notify_confirm_above) {
+        /* a large SUCCESS is believed only from the channel's own query:
+         * keep this as evidence (the message above), query now */
+        pgw_order_txn_message(d, txn, o.id, 0, channel, "notify", "notify", 0,
+                              "", "SUCCESS above notify_confirm_above:"
+                              " confirming by a query before it is final");
+        pgw_txn_add(txn, -1,
+                    "UPDATE orders SET next_query_at = ? WHERE id = ?"
+                    " AND status = 'PROCESSING'", "ii", pgw_now_ms(), o.id);
+        pgw_log(PGW_LOG_INFO, "notify.confirm", "order %lld: amount %lld >"
+                " %lld, confirming the SUCCESS notify by a query",
+                (long long) o.id, (long long) o.amount,
+                (long long) cc->notify_confirm_above);
         pgw_store_submit(d->store, txn, pgw__ack_done, a);
         goto done;
     }

@@ -2,10 +2,17 @@
  * pgw_outbox.c — caller notification delivery.
  *
  * A row is PENDING until a 2xx comes back (DELIVERED) or the schedule is
- * exhausted (GAVE_UP, which opens an alert; ops can re-push). Before a send the
- * row's next_at moves forward by the next backoff step in the same commit that
- * counts the attempt, so a crash mid-send retries later instead of never.
- * Delivery is at-least-once: the caller dedupes on event_id.
+ * exhausted (GAVE_UP, which opens an alert; ops can re-push). The schedule:
+ * the first attempt at once, then one retry after each notify_backoff delay
+ * (n delays, n + 1 attempts; the default is 10 attempts over about 12 h).
+ * Before a send the row's next_at moves forward by the next delay in the same
+ * commit that counts the attempt, so a crash mid-send retries later instead
+ * of never. Delivery is at-least-once: the caller dedupes on event_id.
+ *
+ * Per order (per payout) the rows go out strictly in the order they were
+ * written: a row is eligible only while no older row of the same order is
+ * still PENDING or GAVE_UP, so a newer status is never delivered before an
+ * older one (a GAVE_UP row holds the newer ones until ops re-push it).
  * Two queues with the same columns: outbox (payments, refunds) and
  * payout_outbox (payouts, which have no order row); `payout` picks the table.
  */
@@ -28,6 +35,21 @@
 
 #define PGW__OUTBOX_BATCH 64
 #define PGW__OUTBOX_MAX_IN_FLIGHT 256
+
+
+int64_t
+pgw_outbox_delay_ms(const int64_t *backoff_ms, int n, int64_t attempt)
+{
+    /* after attempt k (1-based) comes delay k - 1; after the last attempt
+     * the row is given up on an error, the last delay only bounds a crash */
+    if (n <= 0) {
+        return 60000;
+    }
+    if (attempt < 1) {
+        attempt = 1;
+    }
+    return backoff_ms[attempt - 1 < n ? attempt - 1 : n - 1];
+}
 
 
 struct pgw__delivery {
@@ -78,7 +100,7 @@ pgw__delivered(void *arg, const struct pgw_http_result *res)
                     "ii", now, dl->id);
     } else {
         d->metrics.caller_notify_failed++;
-        if (dl->attempts >= d->conf->n_notify_backoff) {
+        if (dl->attempts > d->conf->n_notify_backoff) {
             pgw_txn_add(txn, -1,
                         dl->payout ? "UPDATE payout_outbox SET state = 'GAVE_UP',"
                                      " last_error = ? WHERE id = ?"
@@ -225,13 +247,21 @@ pgw__tick_one(struct pgw_daemon *d, int payout)
         return;
     }
     st = payout ? pgw_store_query(d->store,
-                                  "SELECT id, attempts FROM payout_outbox"
+                                  "SELECT id, attempts FROM payout_outbox o"
                                   " WHERE state = 'PENDING' AND next_at <= ?"
+                                  " AND NOT EXISTS (SELECT 1 FROM"
+                                  " payout_outbox p WHERE p.payout_id ="
+                                  " o.payout_id AND p.id < o.id AND p.state"
+                                  " IN ('PENDING', 'GAVE_UP'))"
                                   " ORDER BY next_at LIMIT 64",
                                   "i", now)
                 : pgw_store_query(d->store,
-                                  "SELECT id, attempts FROM outbox"
+                                  "SELECT id, attempts FROM outbox o"
                                   " WHERE state = 'PENDING' AND next_at <= ?"
+                                  " AND NOT EXISTS (SELECT 1 FROM outbox p"
+                                  " WHERE p.order_id = o.order_id"
+                                  " AND p.id < o.id AND p.state"
+                                  " IN ('PENDING', 'GAVE_UP'))"
                                   " ORDER BY next_at LIMIT 64",
                                   "i", now);
     while (st && n < PGW__OUTBOX_BATCH && sqlite3_step(st) == SQLITE_ROW) {
@@ -252,9 +282,9 @@ pgw__tick_one(struct pgw_daemon *d, int payout)
         return;
     }
     for (int i = 0; i < n; i++) {
-        int64_t step = attempts[i] < d->conf->n_notify_backoff
-                           ? d->conf->notify_backoff_s[attempts[i]]
-                           : d->conf->notify_backoff_s[d->conf->n_notify_backoff - 1];
+        int64_t step = pgw_outbox_delay_ms(d->conf->notify_backoff_ms,
+                                           d->conf->n_notify_backoff,
+                                           attempts[i] + 1);
         pgw_txn_add(txn, 1,
                     payout ? "UPDATE payout_outbox SET attempts = attempts + 1,"
                              " next_at = ? WHERE id = ? AND state = 'PENDING'"
@@ -262,7 +292,7 @@ pgw__tick_one(struct pgw_daemon *d, int payout)
                            : "UPDATE outbox SET attempts = attempts + 1,"
                              " next_at = ? WHERE id = ? AND state = 'PENDING'"
                              " AND attempts = ?",
-                    "iii", now + step * 1000, ids[i], attempts[i]);
+                    "iii", now + step, ids[i], attempts[i]);
     }
     struct pgw__claim *c = calloc(1, sizeof(*c));
     if (c == NULL) {

@@ -3,8 +3,11 @@
  *
  * Every scan_interval_ms: query PROCESSING orders whose next_query_at is due
  * (set at send time to sent + first-query delay, then moved by the channel's
- * backoff on each query — never sooner), re-dispatch ACCEPTED orders whose
- * intent commit failed, and deliver due caller notifications.
+ * backoff on each query — never sooner; it is a column, so a restart goes on
+ * where the schedule was), at most query_concurrency per channel in flight;
+ * re-dispatch ACCEPTED orders whose intent commit failed, and deliver due
+ * caller notifications. What a due order gets (a query, a close after
+ * expiry, the review queue) is pgw_query_plan's decision (pgw_dispatch.c).
  *
  * Recovery (before the loop runs): an attempt still SENDING belongs to a
  * process that died mid-send — it may have reached the channel, so it becomes
@@ -14,6 +17,7 @@
  * alike (pgw_xfer.c): their due queries share the in-flight bound.
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -31,6 +35,7 @@
 
 #define PGW__SCAN_BATCH 256
 #define PGW__MAX_QUERIES_IN_FLIGHT 512
+#define PGW__MAX_CHANNELS 128
 
 
 static int
@@ -38,6 +43,56 @@ pgw__collect(struct pgw_daemon *d, const char *sql, int64_t arg, int64_t *ids,
              int max)
 {
     return pgw_store_ids(pgw_store_query(d->store, sql, "i", arg), ids, max);
+}
+
+
+/* Due payment queries, channel by channel: each channel gets at most its
+ * own room (query_concurrency minus what it has in flight), so the orders of
+ * a hung channel — their queries stuck in its bulkhead — can neither take
+ * the others' room nor, being the oldest due, hide the others' due orders. */
+static void
+pgw__due_queries(struct pgw_daemon *d, int64_t now, int room)
+{
+    char channels[PGW__MAX_CHANNELS][32];
+    int64_t ids[PGW__SCAN_BATCH];
+    int nch = 0, n;
+    sqlite3_stmt *st;
+
+    st = pgw_store_query(d->store,
+                         "SELECT DISTINCT channel FROM orders"
+                         " WHERE status = 'PROCESSING' AND next_query_at"
+                         " IS NOT NULL AND next_query_at <= ?"
+                         " AND channel IS NOT NULL", "i", now);
+    while (st && nch < PGW__MAX_CHANNELS && sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(channels[nch++], sizeof(channels[0]), "%s",
+                 pgw_col_text(st, 0));
+    }
+    if (st) {
+        sqlite3_reset(st);
+    }
+    for (int c = 0; c < nch && room > 0; c++) {
+        int mine = pgw_dispatch_query_room(d, channels[c]);
+
+        if (mine > room) {
+            mine = room;
+        }
+        if (mine <= 0) {
+            continue;
+        }
+        st = pgw_store_query(d->store,
+                             "SELECT id FROM orders WHERE status = 'PROCESSING'"
+                             " AND next_query_at IS NOT NULL"
+                             " AND next_query_at <= ? AND channel = ?"
+                             " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE"
+                             " a.order_id = orders.id AND a.state = 'SENDING')"
+                             " ORDER BY next_query_at LIMIT 256",
+                             "is", now, channels[c]);
+        n = pgw_store_ids(st, ids, mine);
+        for (int i = 0; i < n; i++) {
+            pgw_dispatch_query(d, ids[i]);
+        }
+        room -= n;
+    }
 }
 
 
@@ -53,16 +108,7 @@ pgw_scheduler_tick(struct pgw_daemon *d)
         room = PGW__SCAN_BATCH;
     }
     if (room > 0) {
-        n = pgw__collect(d,
-                         "SELECT id FROM orders WHERE status = 'PROCESSING'"
-                         " AND next_query_at IS NOT NULL AND next_query_at <= ?"
-                         " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE"
-                         " a.order_id = orders.id AND a.state = 'SENDING')"
-                         " ORDER BY next_query_at LIMIT 256",
-                         now, ids, room);
-        for (int i = 0; i < n; i++) {
-            pgw_dispatch_query(d, ids[i]);
-        }
+        pgw__due_queries(d, now, room);
     }
     /* refund_query / payout_query in the room left, ACCEPTED sweep */
     pgw_xfer_tick(d, PGW__MAX_QUERIES_IN_FLIGHT - d->queries_in_flight);

@@ -40,6 +40,10 @@
  *              (outbox.order_id is NOT NULL REFERENCES orders); the same
  *              delivery code serves both (pgw_outbox.c). Refund notifications
  *              are ordinary outbox rows of the payment.
+ * review_queue PROCESSING payments whose query schedule is exhausted
+ *              (pgw_dispatch.c): one row per order, cleared_at set when the
+ *              order reaches a final status; an alert (discrepancy
+ *              'review') goes with the row. The order is never FAILED for it.
  * Refund and payout discrepancies are `discrepancies` rows (order_id = the
  * payment for refunds, NULL for payouts) whose kind starts with refund_ /
  * payout_ and whose detail names the out_refund_no / out_payout_no.
@@ -127,6 +131,7 @@ const char pgw_schema_sql[] =
     " created_at BIGINT NOT NULL,"
     " delivered_at BIGINT);"
     "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_at);"
+    "CREATE INDEX IF NOT EXISTS outbox_order ON outbox (order_id, id);"
     "CREATE TABLE IF NOT EXISTS outbox_tries ("
     " id BIGINT PRIMARY KEY,"
     " outbox_id BIGINT NOT NULL REFERENCES outbox (id),"
@@ -234,6 +239,7 @@ const char pgw_schema_sql[] =
     " created_at BIGINT NOT NULL,"
     " delivered_at BIGINT);"
     "CREATE INDEX IF NOT EXISTS payout_outbox_due ON payout_outbox (state, next_at);"
+    "CREATE INDEX IF NOT EXISTS payout_outbox_payout ON payout_outbox (payout_id, id);"
     "CREATE TABLE IF NOT EXISTS payout_outbox_tries ("
     " id BIGINT PRIMARY KEY,"
     " outbox_id BIGINT NOT NULL REFERENCES payout_outbox (id),"
@@ -272,4 +278,9 @@ const char pgw_schema_sql[] =
     " channel TEXT NOT NULL,"
     " reason TEXT NOT NULL,"
     " at BIGINT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS order_routes_order ON order_routes (order_id);";
+    "CREATE INDEX IF NOT EXISTS order_routes_order ON order_routes (order_id);"
+    "CREATE TABLE IF NOT EXISTS review_queue ("
+    " order_id BIGINT PRIMARY KEY REFERENCES orders (id),"
+    " since BIGINT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " cleared_at BIGINT);";

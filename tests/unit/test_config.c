@@ -63,7 +63,11 @@ test_good_config(void **state)
         "channel alipay endpoint http://127.0.0.1:9100/gateway.do\n"
         "channel alipay first_query_delay_ms 300\n"
         "channel alipay query_backoff_ms 300,500\n"
-        "channel alipay param app_id 2021000000000001\n");
+        "channel alipay param app_id 2021000000000001\n"
+        "channel alipay query_max 7\n"
+        "channel alipay query_concurrency 4\n"
+        "channel alipay notify_confirm_above 500000\n"
+        "refresh_rate 3\n");
     struct pgw_config *c = pgw_config_load(path, err, sizeof(err));
     struct pgw_channel_conf *ch;
 
@@ -72,15 +76,47 @@ test_good_config(void **state)
     assert_string_equal(c->db, "/tmp/x.db");
     assert_string_equal(c->admin_token, "t0k");
     assert_int_equal(c->n_notify_backoff, 3);
-    assert_int_equal(c->notify_backoff_s[2], 3);
+    assert_int_equal(c->notify_backoff_ms[2], 3000);
     ch = pgw_config_channel(c, "alipay");
     assert_non_null(ch);
     assert_int_equal(ch->first_query_delay_ms, 300);
     assert_int_equal(ch->n_query_backoff, 2);
     assert_string_equal(json_string_value(json_object_get(ch->params, "app_id")),
                         "2021000000000001");
+    assert_int_equal(ch->query_max, 7);
+    assert_int_equal(ch->query_concurrency, 4);
+    assert_int_equal(ch->notify_confirm_above, 500000);
+    assert_int_equal(c->refresh_rate, 3);
+    assert_int_equal(c->refresh_burst, 20);
+    assert_int_equal(c->refresh_min_interval_ms, 2000);
     pgw_config_free(c);
     unlink(path);
+}
+
+
+static void
+test_notify_backoff_ms_and_defaults(void **state)
+{
+    char err[512];
+    const char *path = write_tmp("notify_backoff_ms 10,20,40\n");
+    struct pgw_config *c = pgw_config_load(path, err, sizeof(err));
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(c->n_notify_backoff, 3);
+    assert_int_equal(c->notify_backoff_ms[0], 10);
+    assert_int_equal(c->notify_backoff_ms[2], 40);
+    pgw_config_free(c);
+    unlink(path);
+    /* the default: 9 delays between 10 attempts */
+    path = write_tmp("db /tmp/x.db\n");
+    c = pgw_config_load(path, err, sizeof(err));
+    assert_non_null(c);
+    assert_int_equal(c->n_notify_backoff, 9);
+    pgw_config_free(c);
+    unlink(path);
+    expect_error("channel alipay query_max 0\n", "1: channel: query_max");
+    expect_error("notify_backoff_ms x\n", "1: notify_backoff_ms");
 }
 
 
@@ -212,6 +248,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_config),
+        cmocka_unit_test(test_notify_backoff_ms_and_defaults),
         cmocka_unit_test(test_bad_configs_name_file_and_line),
         cmocka_unit_test(test_apps_file),
         cmocka_unit_test(test_sign_key),

@@ -139,6 +139,26 @@ void pgw_adapters_set_log(pgw_log_fn fn, void *ud);
  * a new version starts without one. */
 void pgw_pack_set_token(struct pgw_pack *, const json_t *token);
 
+/* ---- versions (live reload, rollback, canary; docs/pack-versions.md) ----
+ * prepare_version: compile + validate + fixtures of the files on disk into
+ * *out (retained, not installed): 0; 1 when they hash to the current version
+ * (nothing built); -1 + err ("<file>:<line>: ..." or the failing fixture).
+ * install: p becomes current, the current one becomes the rollback target;
+ * the registry retains p.  pgw_packs_load = prepare_version + install (0 also
+ * when unchanged).  rollback: current <-> previous (-1 + err when none).
+ * find_version: a remembered version of the channel by its hash (borrowed). */
+int pgw_packs_prepare_version(struct pgw_packs *, const char *channel, json_t *config,
+                              struct pgw_pack **out, char *err, size_t errlen);
+int pgw_packs_install(struct pgw_packs *, const char *channel, struct pgw_pack *p,
+                      char *err, size_t errlen);
+int pgw_packs_rollback(struct pgw_packs *, const char *channel, char *err, size_t errlen);
+struct pgw_pack *pgw_packs_prev(struct pgw_packs *, const char *channel);
+struct pgw_pack *pgw_packs_find_version(struct pgw_packs *, const char *channel,
+                                        const char *version);
+/* remember a version served outside the registry's current one (a canary) */
+void pgw_packs_remember_version(struct pgw_packs *, const char *channel,
+                                struct pgw_pack *p);
+
 /* Dry run of pgw_packs_load: compile, validate and run the fixtures of the
  * files on disk without swapping anything in (for "paygwd -t" and CI).
  * 0 / -1 + err. */

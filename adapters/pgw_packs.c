@@ -1,7 +1,9 @@
 /*
  * pgw_packs.c -- the pack registry and pack versions.
  *
- * Owns: channel -> current version map; loading (read both files, version =
+ * Owns: channel -> current version map, the previous version (one-step
+ * rollback) and the last few versions served (an order's later operations
+ * run on the version that built it while it is remembered); loading (read both files, version =
  * first 12 hex of sha256(template bytes || script bytes), run the fixtures
  * in a fixture sandbox, open the real instance, then swap); opening one
  * version (fresh sandbox, compile both chunks as text, build the merged
@@ -26,9 +28,16 @@
 #include "pgw_pack.h"
 
 
+#define PGW_PACKS_HISTORY 8
+
 struct pgw_packs_entry {
     char channel[64];
     struct pgw_pack *cur;
+    struct pgw_pack *prev;                      /* rollback target, retained */
+    struct pgw_pack *hist[PGW_PACKS_HISTORY];   /* recently served versions,
+                                                   retained: an order's later
+                                                   operations find theirs */
+    size_t nhist;
 };
 
 struct pgw_packs {
@@ -443,6 +452,10 @@ pgw_packs_free(struct pgw_packs *ps)
     }
     for (i = 0; i < ps->n; i++) {
         pgw_pack_release(ps->v[i].cur);
+        pgw_pack_release(ps->v[i].prev);
+        for (size_t k = 0; k < ps->v[i].nhist; k++) {
+            pgw_pack_release(ps->v[i].hist[k]);
+        }
     }
     free(ps->v);
     free(ps->tdir);
@@ -479,7 +492,7 @@ pgw_packs_get(struct pgw_packs *ps, const char *channel)
  * (when out != NULL).  The sources are freed here. */
 static int
 pgw_packs_prepare(struct pgw_packs *ps, const char *channel, const json_t *config,
-                  struct pgw_pack **out, char *err, size_t errlen)
+                  struct pgw_pack **out, const char *unless, char *err, size_t errlen)
 {
     char tfile[1024], sfile[1024], fixdir[1024], version[13];
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -519,6 +532,10 @@ pgw_packs_prepare(struct pgw_packs *ps, const char *channel, const json_t *confi
     for (i = 0; i < 6; i++) {
         snprintf(version + 2 * i, 3, "%02x", md[i]);
     }
+    if (unless != NULL && strcmp(unless, version) == 0) {
+        rc = 1;                 /* the files have not changed */
+        goto done;
+    }
 
     src.tfile = tfile;
     src.tbuf = tbuf;
@@ -551,10 +568,86 @@ pgw_packs_check(struct pgw_packs *ps, const char *channel, json_t *config, char 
 {
     struct pgw_pack *p = NULL;
 
-    if (pgw_packs_prepare(ps, channel, config, &p, err, errlen) != 0) {
+    if (pgw_packs_prepare(ps, channel, config, &p, NULL, err, errlen) != 0) {
         return -1;
     }
     pgw_pack_release(p);
+    return 0;
+}
+
+
+static struct pgw_packs_entry *
+pgw_packs_entry_add(struct pgw_packs *ps, const char *channel)
+{
+    struct pgw_packs_entry *e = pgw_packs_find(ps, channel);
+
+    if (e != NULL) {
+        return e;
+    }
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap != 0 ? ps->cap * 2 : 8;
+        struct pgw_packs_entry *v = realloc(ps->v, cap * sizeof(*v));
+        if (v == NULL) {
+            return NULL;
+        }
+        ps->v = v;
+        ps->cap = cap;
+    }
+    e = &ps->v[ps->n++];
+    memset(e, 0, sizeof(*e));
+    snprintf(e->channel, sizeof(e->channel), "%s", channel);
+    return e;
+}
+
+
+static void
+pgw_packs_remember(struct pgw_packs_entry *e, struct pgw_pack *p)
+{
+    for (size_t i = 0; i < e->nhist; i++) {
+        if (e->hist[i] == p) {
+            return;
+        }
+    }
+    if (e->nhist == PGW_PACKS_HISTORY) {
+        pgw_pack_release(e->hist[0]);
+        memmove(&e->hist[0], &e->hist[1], (PGW_PACKS_HISTORY - 1) * sizeof(e->hist[0]));
+        e->nhist--;
+    }
+    pgw_pack_retain(p);
+    e->hist[e->nhist++] = p;
+}
+
+
+int
+pgw_packs_prepare_version(struct pgw_packs *ps, const char *channel, json_t *config,
+                          struct pgw_pack **out, char *err, size_t errlen)
+{
+    struct pgw_pack *cur = pgw_packs_get(ps, channel);
+
+    *out = NULL;
+    return pgw_packs_prepare(ps, channel, config, out,
+                             cur != NULL ? pgw_pack_version(cur) : NULL, err, errlen);
+}
+
+
+int
+pgw_packs_install(struct pgw_packs *ps, const char *channel, struct pgw_pack *p,
+                  char *err, size_t errlen)
+{
+    struct pgw_packs_entry *e = pgw_packs_entry_add(ps, channel);
+
+    if (e == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (e->cur == p) {
+        return 0;
+    }
+    pgw_pack_retain(p);
+    pgw_packs_remember(e, p);
+    pgw_pack_release(e->prev);
+    e->prev = e->cur;           /* the registry's reference moves to prev */
+    e->cur = p;                 /* the swap: new callers get the new version */
     return 0;
 }
 
@@ -563,31 +656,67 @@ int
 pgw_packs_load(struct pgw_packs *ps, const char *channel, json_t *config, char *err,
                size_t errlen)
 {
-    struct pgw_packs_entry *e;
-    struct pgw_pack *p = NULL, *old;
+    struct pgw_pack *p = NULL;
+    int rc = pgw_packs_prepare_version(ps, channel, config, &p, err, errlen);
 
-    if (pgw_packs_prepare(ps, channel, config, &p, err, errlen) != 0) {
+    if (rc != 0) {
+        return rc < 0 ? -1 : 0;     /* unchanged: nothing to swap */
+    }
+    rc = pgw_packs_install(ps, channel, p, err, errlen);
+    pgw_pack_release(p);            /* install retained it */
+    return rc;
+}
+
+
+int
+pgw_packs_rollback(struct pgw_packs *ps, const char *channel, char *err, size_t errlen)
+{
+    struct pgw_packs_entry *e = ps != NULL ? pgw_packs_find(ps, channel) : NULL;
+    struct pgw_pack *t;
+
+    if (e == NULL || e->prev == NULL) {
+        snprintf(err, errlen, "%s has no previous version to return to", channel);
         return -1;
     }
-    e = pgw_packs_find(ps, channel);
-    if (e == NULL) {
-        if (ps->n == ps->cap) {
-            size_t cap = ps->cap != 0 ? ps->cap * 2 : 8;
-            struct pgw_packs_entry *v = realloc(ps->v, cap * sizeof(*v));
-            if (v == NULL) {
-                pgw_pack_release(p);
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-            ps->v = v;
-            ps->cap = cap;
-        }
-        e = &ps->v[ps->n++];
-        snprintf(e->channel, sizeof(e->channel), "%s", channel);
-        e->cur = NULL;
-    }
-    old = e->cur;
-    e->cur = p;                 /* the swap: new callers get the new version */
-    pgw_pack_release(old);      /* retained users keep the old one alive */
+    t = e->cur;
+    e->cur = e->prev;
+    e->prev = t;
     return 0;
+}
+
+
+struct pgw_pack *
+pgw_packs_prev(struct pgw_packs *ps, const char *channel)
+{
+    struct pgw_packs_entry *e = ps != NULL ? pgw_packs_find(ps, channel) : NULL;
+
+    return e != NULL ? e->prev : NULL;
+}
+
+
+struct pgw_pack *
+pgw_packs_find_version(struct pgw_packs *ps, const char *channel, const char *version)
+{
+    struct pgw_packs_entry *e = ps != NULL ? pgw_packs_find(ps, channel) : NULL;
+
+    if (e == NULL || version == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < e->nhist; i++) {
+        if (strcmp(pgw_pack_version(e->hist[i]), version) == 0) {
+            return e->hist[i];
+        }
+    }
+    return NULL;
+}
+
+
+void
+pgw_packs_remember_version(struct pgw_packs *ps, const char *channel, struct pgw_pack *p)
+{
+    struct pgw_packs_entry *e = ps != NULL ? pgw_packs_entry_add(ps, channel) : NULL;
+
+    if (e != NULL) {
+        pgw_packs_remember(e, p);
+    }
 }

@@ -66,6 +66,9 @@ int pgwctl_cmd_route(const struct pgwctl_opts *o, int argc, char **argv);
 int pgwctl_cmd_notify(const struct pgwctl_opts *o, int argc, char **argv);
 int pgwctl_cmd_review(const struct pgwctl_opts *o, int argc, char **argv);
 
+/* channel status|reload|rollback|promote over the admin API (pgwctl_chadmin.c) */
+int pgwctl_cmd_channel_admin(const struct pgwctl_opts *o, int argc, char **argv);
+
 /* One admin API exchange (pgwctl_admin.c): path_query after the admin URL,
  * body JSON text or NULL. Prints what went wrong; *out gets the JSON answer
  * of a 2xx. Returns an exit status. */

@@ -524,7 +524,18 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
     long timeout_ms = 0;
     int raw = 0, ch, rc = PGWCTL_EXIT_USAGE;
 
-    (void) o;
+    /* the running daemon's pack versions: over the admin API */
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            continue;
+        }
+        if (strcmp(argv[i], "status") == 0 || strcmp(argv[i], "reload") == 0
+            || strcmp(argv[i], "rollback") == 0 || strcmp(argv[i], "promote") == 0) {
+            json_decref(headers);
+            return pgwctl_cmd_channel_admin(o, argc, argv);
+        }
+        break;
+    }
     optind = 0;     /* 0: GNU getopt re-initialises and permutes, so options may
                        come before or after the words */
     while ((ch = getopt_long(argc, argv, "c:i:rm:b:C:H:q:f:h", longopts, NULL)) != -1) {

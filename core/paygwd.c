@@ -26,6 +26,7 @@
 #include "pgw_daemon.h"
 #include "pgw_log.h"
 #include "pgw_pack.h"
+#include "pgw_packver.h"
 #include "pgw_route.h"
 #include "pgw_route_conf.h"
 #include "pgw_store.h"
@@ -184,7 +185,8 @@ main(int argc, char **argv)
         goto out;
     }
     if (pgw_api_start(&d, err, sizeof(err)) != PGW_OK
-        || pgw_admin_start(&d, err, sizeof(err)) != PGW_OK) {
+        || pgw_admin_start(&d, err, sizeof(err)) != PGW_OK
+        || pgw_packver_start(&d, err, sizeof(err)) != PGW_OK) {
         fprintf(stderr, "paygwd: %s\n", err);
         goto out;
     }
@@ -230,6 +232,7 @@ out:
         evhttp_free(d.admin_http);
     }
     pgw_auth_free(d.auth);
+    pgw_packver_stop(&d);
     pgw_packs_free(d.packs);
     pgw_routes_free(d.routes);
     json_decref(d.metrics.unmapped);

@@ -902,6 +902,9 @@ pgw__admin_cb(struct evhttp_request *req, void *arg)
     if (pgw_admin_sched(d, req, path)) {
         return;   /* review queue, caller notifications (pgw_admin_sched.c) */
     }
+    if (pgw_admin_packs(d, req, path)) {
+        return;   /* pack versions (pgw_admin_packs.c) */
+    }
     if (sscanf(path, "/admin/orders/%127[^/]", no) == 1
         && strlen(path) == strlen("/admin/orders/") + strlen(no)) {
         pgw__trace(d, req, no);

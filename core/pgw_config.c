@@ -105,6 +105,7 @@ pgw__channel_get(struct pgw_config *conf, const char *name)
     c->breaker_errors = -1;
     c->breaker_open_ms = -1;
     c->max_concurrency = -1;
+    c->canary_pct = 0;
     c->qps = -1;
     c->queue_max = -1;
     c->queue_wait_ms = -1;
@@ -185,6 +186,11 @@ pgw__channel_directive(struct pgw_config *conf, char **tok, int ntok)
     if (strcmp(tok[2], "queue_wait_ms") == 0) {
         return pgw__int(tok[3], &c->queue_wait_ms) == PGW_OK
                    ? NULL : "queue_wait_ms must be a non-negative integer";
+    }
+    /* pack versions (docs/pack-versions.md) */
+    if (strcmp(tok[2], "canary_pct") == 0) {
+        return pgw__int(tok[3], &c->canary_pct) == PGW_OK && c->canary_pct <= 100
+                   ? NULL : "canary_pct must be an integer from 0 to 100";
     }
     /* the query scheduler (docs/status-keeping.md) */
     if (strcmp(tok[2], "query_max") == 0) {
@@ -303,6 +309,8 @@ pgw__directive(struct pgw_config *conf, char **tok, int ntok, char *msg,
         { "expiry_grace_s", offsetof(struct pgw_config, expiry_grace_s) },
         { "scan_interval_ms", offsetof(struct pgw_config, scan_interval_ms) },
         { "sync_timeout_ms", offsetof(struct pgw_config, sync_timeout_ms) },
+        { "pack_watch", offsetof(struct pgw_config, pack_watch) },
+        { "canary_min_samples", offsetof(struct pgw_config, canary_min_samples) },
         { "group_commit_max", offsetof(struct pgw_config, group_commit_max) },
         { "refresh_rate", offsetof(struct pgw_config, refresh_rate) },
         { "refresh_burst", offsetof(struct pgw_config, refresh_burst) },
@@ -382,6 +390,8 @@ pgw__defaults(struct pgw_config *conf)
     conf->expiry_grace_s = 300;
     conf->scan_interval_ms = 100;
     conf->sync_timeout_ms = 40000;
+    conf->pack_watch = 1;
+    conf->canary_min_samples = 10;
     conf->group_commit_max = 512;
 }
 

@@ -28,6 +28,8 @@ struct pgw_channel_conf {
     int64_t qps;                        /* -1: take the pack's (bulkhead) */
     int64_t queue_max;                  /* -1: default (bulkhead) */
     int64_t queue_wait_ms;              /* -1: default (bulkhead) */
+    int64_t canary_pct;                 /* a watched change goes to this share
+                                           of new pays first (0: swapped) */
     int64_t query_max;                  /* -1: take the pack's, else 100:
                                            scheduled queries before the
                                            order goes to the review queue */
@@ -66,6 +68,8 @@ struct pgw_config {
     int64_t not_found_alert_s;
     int64_t expiry_grace_s;
     int64_t sync_timeout_ms;            /* sync:true payments wait at most this */
+    int64_t pack_watch;                 /* 1: reload changed packs (inotify) */
+    int64_t canary_min_samples;         /* canary outcomes before judging it */
     int64_t scan_interval_ms;
     int64_t group_commit_max;
     struct pgw_channel_conf *channels;  /* owned list */

@@ -79,6 +79,9 @@ struct evhttp_request;
 /* the review queue and notification outbox admin routes; 1 if it answered */
 int pgw_admin_sched(struct pgw_daemon *d, struct evhttp_request *req,
                     const char *path);
+/* the pack version admin routes (pgw_admin_packs.c); 1 if it answered */
+int pgw_admin_packs(struct pgw_daemon *d, struct evhttp_request *req,
+                    const char *path);
 int pgw_scheduler_start(struct pgw_daemon *d);
 void pgw_scheduler_tick(struct pgw_daemon *d);
 int pgw_recover(struct pgw_daemon *d);

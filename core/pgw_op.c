@@ -19,17 +19,22 @@
 #include "pgw_log.h"
 #include "pgw_op.h"
 #include "pgw_order.h"
+#include "pgw_packver.h"
 #include "pgw_route.h"
 #include "pgw_store.h"
 #include "pgw_transport.h"
 
-/* new: an operation on the channel's current pack version (retained), or
- * NULL when out of memory or the channel has no pack loaded */
+/* new: an operation on its pack version (retained): a pay on the channel's
+ * current version or its canary, any later operation of an order on the
+ * version that built the order while it is remembered (pgw_packver.c); NULL
+ * when out of memory or the channel has no pack loaded */
 struct pgw_op *
 pgw_op_new(struct pgw_daemon *d, int64_t order_id, const char *opname,
             const char *channel)
 {
-    struct pgw_pack *pack = pgw_packs_get(d->packs, channel);
+    struct pgw_pack *pack = strcmp(opname, "pay") == 0
+                                ? pgw_packver_for_pay(d, channel)
+                                : pgw_packver_for_order(d, channel, order_id);
     struct pgw_op *op;
 
     if (pack == NULL) {
@@ -382,6 +387,7 @@ pgw_op_build_json(struct pgw_op *op, json_t *order_json, char *err,
     json_object_set_new(op->order_json, "notify_url", json_string(notify));
     if (pgw_pack_build(op->pack, op->op, op->order_json, &op->msg, err, errlen)
         != 0) {
+        pgw_packver_note(op->d, op->pack, 1);
         return PGW_ERR;
     }
     if (op->msg.credential == NULL
@@ -426,6 +432,7 @@ pgw_op_interpret(struct pgw_op *op, const struct pgw_http_result *res,
         if (out->unmapped) {
             pgw_metrics_unmapped(d, pgw_pack_channel(op->pack), out->code);
         }
+        pgw_packver_note(d, op->pack, out->error[0] != '\0' || out->unmapped);
     } else {
         out->cls = res->sent == PGW_SENT_NOT_SENT ? PGW_CLASS_NOT_SENT
                                                   : PGW_CLASS_PROCESSING;

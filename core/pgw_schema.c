@@ -260,6 +260,18 @@ const char pgw_schema_sql[] =
     " until_ms BIGINT,"              /* NULL = until changed */
     " updated_at BIGINT NOT NULL,"
     " PRIMARY KEY (channel, method, app));"
+    /* every pack version change: installed, canary, promoted, rolled_back,
+     * canary_dropped, canary_rolled_back, refused (docs/pack-versions.md) */
+    "CREATE TABLE IF NOT EXISTS pack_events ("
+    " id INTEGER PRIMARY KEY,"
+    " at BIGINT NOT NULL,"
+    " channel TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " old_version TEXT,"
+    " new_version TEXT,"
+    " who TEXT,"
+    " reason TEXT,"
+    " error TEXT);"
     "CREATE TABLE IF NOT EXISTS route_audit ("
     " id INTEGER PRIMARY KEY,"
     " at BIGINT NOT NULL,"

@@ -188,6 +188,15 @@ class Stack {
     }
 
     this.ports = { nginx: await freePort(), admin: await freePort(), sim: await freePort() };
+    // opts.copyPacks: paygwd reads a copy of templates/ and scripts/ the test may change
+    this.templatesDir = path.join(this.root, 'templates');
+    this.scriptsDir = path.join(this.root, 'scripts');
+    if (this.opts.copyPacks) {
+      this.templatesDir = path.join(this.dir, 'packs', 'templates');
+      this.scriptsDir = path.join(this.dir, 'packs', 'scripts');
+      fs.cpSync(path.join(this.root, 'templates'), this.templatesDir, { recursive: true });
+      fs.cpSync(path.join(this.root, 'scripts'), this.scriptsDir, { recursive: true });
+    }
     this.coreSock = path.join(this.dir, 'run', 'core.sock');
     this.appsFile = path.join(this.dir, 'apps.conf');
     this.confFile = path.join(this.dir, 'paygwd.conf');
@@ -276,8 +285,8 @@ class Stack {
       `db              ${this.dbFile}`,
       `apps            ${this.appsFile}`,
       'sign_key        gw/gateway_private.pem',
-      `templates       ${path.join(this.root, 'templates')}`,
-      `scripts         ${path.join(this.root, 'scripts')}`,
+      `templates       ${this.templatesDir}`,
+      `scripts         ${this.scriptsDir}`,
       `keystore        ${path.join(this.dir, 'keys')}`,
       `public_url      http://127.0.0.1:${this.ports.nginx}`,
       `notify_backoff  ${o.notifyBackoff}`,

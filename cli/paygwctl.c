@@ -8,6 +8,8 @@
  *   channel             a channel pack driven offline (pgwctl_channel.c)
  *   route               the ops route controls of the admin API
  *                       (pgwctl_route.c)
+ *   recon, discrepancy  statement reconciliation and the discrepancy
+ *                       workflow of the admin API (pgwctl_recon.c)
  *
  * Exit status: 0 success, 1 failure, 2 usage error.
  */
@@ -45,6 +47,11 @@ static void pgwctl__usage(FILE *fp)
         "  route enable|disable|drain|weight CHANNEL [--method M] [--app A]\n"
         "      [--weight N] [--for 10m] --reason TEXT [--who NAME]\n"
         "                      change a route live, audited (admin)\n"
+        "  recon run --channel X --date YYYY-MM-DD --file STATEMENT [--tz +08:00]\n"
+        "      [--window 10m] [--json]   reconcile a day's statement (admin)\n"
+        "  recon report RUN_ID | recon list   a run's report, the runs (admin)\n"
+        "  discrepancy list [--state open] [--kind K] | show ID\n"
+        "  discrepancy ack|resolve ID --note TEXT [--who NAME]   (admin)\n"
         "\n"
         "global options (environment in brackets):\n"
         "  -u, --url URL          gateway [PAYGW_URL] (http://127.0.0.1:8080)\n"
@@ -101,6 +108,8 @@ int main(int argc, char **argv)
         {"trace", pgwctl_cmd_trace},
         {"channel", pgwctl_cmd_channel},
         {"route", pgwctl_cmd_route},
+        {"recon", pgwctl_cmd_recon},
+        {"discrepancy", pgwctl_cmd_discrepancy},
     };
     struct pgwctl_opts o = {
         .url = pgwctl__env("PAYGW_URL", "http://127.0.0.1:8080"),

@@ -63,5 +63,7 @@ int pgwctl_cmd_close(const struct pgwctl_opts *o, int argc, char **argv);
 int pgwctl_cmd_trace(const struct pgwctl_opts *o, int argc, char **argv);
 int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv);
 int pgwctl_cmd_route(const struct pgwctl_opts *o, int argc, char **argv);
+int pgwctl_cmd_recon(const struct pgwctl_opts *o, int argc, char **argv);
+int pgwctl_cmd_discrepancy(const struct pgwctl_opts *o, int argc, char **argv);
 
 #endif

@@ -265,8 +265,7 @@ int pgwctl_cmd_recon(const struct pgwctl_opts *o, int argc, char **argv)
         pgwctl__recon_usage();
         return PGWCTL_EXIT_USAGE;
     }
-    const char *sub = argv[1];
-    optind = 2;
+    optind = 0; /* full getopt reset (the global parse used "+"): permutes */
     while ((ch = getopt_long(argc, argv, "c:d:f:z:w:W:x:k:jh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': channel = optarg; break;
@@ -288,6 +287,11 @@ int pgwctl_cmd_recon(const struct pgwctl_opts *o, int argc, char **argv)
         default: pgwctl__recon_usage(); return PGWCTL_EXIT_USAGE;
         }
     }
+    if (optind >= argc) {
+        pgwctl__recon_usage();
+        return PGWCTL_EXIT_USAGE;
+    }
+    const char *sub = argv[optind++];
 
     if (strcmp(sub, "report") == 0) {
         if (optind >= argc) {
@@ -431,8 +435,7 @@ int pgwctl_cmd_discrepancy(const struct pgwctl_opts *o, int argc, char **argv)
         pgwctl__disc_usage();
         return PGWCTL_EXIT_USAGE;
     }
-    const char *sub = argv[1];
-    optind = 2;
+    optind = 0; /* full getopt reset (the global parse used "+"): permutes */
     while ((ch = getopt_long(argc, argv, "s:k:c:r:l:n:W:jh", longopts, NULL)) != -1) {
         switch (ch) {
         case 's': state = optarg; break;
@@ -447,6 +450,11 @@ int pgwctl_cmd_discrepancy(const struct pgwctl_opts *o, int argc, char **argv)
         default: pgwctl__disc_usage(); return PGWCTL_EXIT_USAGE;
         }
     }
+    if (optind >= argc) {
+        pgwctl__disc_usage();
+        return PGWCTL_EXIT_USAGE;
+    }
+    const char *sub = argv[optind++];
     if (strcmp(sub, "list") == 0) {
         char *es = state ? pgwctl_url_escape(state) : NULL, *ek = kind ? pgwctl_url_escape(kind) : NULL,
              *ec = channel ? pgwctl_url_escape(channel) : NULL;

@@ -20,8 +20,7 @@ const path = require('node:path');
 const { execFileSync, execFile } = require('node:child_process');
 const { Stack } = require('./lib/stack');
 const { waitFor } = require('./lib/util');
-const { toGbk } = require('../sim/lib/channels/alipay/gbk');
-const { HEADER } = require('../sim/lib/channels/alipay/statement');
+const { writeStatement } = require('./lib/alipay_statement');
 
 const N = 100000;
 const DATE = '2026-11-20';
@@ -72,27 +71,7 @@ function seedPlan() {
   };
 }
 
-// one statement row in the published column layout (tests/sim/lib/channels/alipay/statement.js)
-const JY = toGbk('交易');
-function rowBuf(no, tradeNo, fen, createdMs) {
-  const t = (ms) => new Date(ms + 8 * 3600000).toISOString().slice(0, 19).replace('T', ' ');
-  const yuan = (fen / 100).toFixed(2);
-  const fee = (Math.round(fen * 0.006) / 100).toFixed(2);
-  const pre = `${tradeNo}\t,${no}\t,`;
-  const post = `,order,${t(createdMs)},${t(createdMs + 5000)},,,,,buyer***@example.com,${yuan},${yuan},0.00,0.00,0.00,0.00,0.00,,0.00,0.00,,-${fee},0.00,\r\n`;
-  return [Buffer.from(pre, 'latin1'), JY, Buffer.from(post, 'latin1')];
-}
-
-function statementFile(file, date, rows) {
-  const d = date.replace(/-/g, '');
-  const head = toGbk(['#支付宝业务明细查询', '#账号：[20881021772966100156]',
-    `#起始日期：[${d.slice(0, 4)}年${d.slice(4, 6)}月${d.slice(6)}日 00:00:00]   终止日期：[${d.slice(0, 4)}年${d.slice(4, 6)}月${d.slice(6)}日 23:59:59]`,
-    '#-----------------------------------------业务明细列表----------------------------------------', HEADER.join(','), ''].join('\r\n'));
-  const parts = [head];
-  for (const r of rows) parts.push(...rowBuf(r.no, r.tradeNo, r.fen, r.created));
-  parts.push(toGbk(`#-----------------------------------------业务明细列表结束------------------------------------\r\n#交易合计：${rows.length}笔，退款合计：0笔\r\n`));
-  fs.writeFileSync(file, Buffer.concat(parts));
-}
+const statementFile = writeStatement;
 
 function sql(q) {
   return execFileSync('sqlite3', [stack.dbFile], { input: q, encoding: 'utf8', maxBuffer: 64 << 20 }).trim();

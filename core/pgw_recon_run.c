@@ -285,7 +285,9 @@ pgw__load_carried(struct pgw__job *job, sqlite3 *db, int64_t day_start)
         job->n_carried++;
     }
     sqlite3_finalize(st);
-    qsort(job->carried, job->n_carried, sizeof(*job->carried), pgw__cmp_carried);
+    if (job->n_carried > 1) {
+        qsort(job->carried, job->n_carried, sizeof(*job->carried), pgw__cmp_carried);
+    }
     return 0;
 }
 
@@ -1098,9 +1100,9 @@ pgw__disc_post(struct pgw_daemon *d, struct evhttp_request *req, int64_t id)
     c->answer = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "id", (json_int_t) id,
                           "old_state", old, "state", to, "who", who, "note", note,
                           "at", (json_int_t) now);
-    json_decref(body);
     pgw_log(PGW_LOG_INFO, "discrepancy.change", "%lld %s -> %s by %s",
             (long long) id, old, to, who);
+    json_decref(body);          /* who and note point into it */
     pgw_store_submit(d->store, txn, pgw__disc_done, c);
     return;
 

@@ -2,7 +2,7 @@
  * pgwctl_recon: statement reconciliation and the discrepancy workflow over
  * the admin API (docs/reconciliation.md).
  *
- *   paygwctl recon run --channel X --date YYYY-MM-DD --file F
+ *   paygwctl recon run --channel X --date YYYY-MM-DD [--file F]
  *            [--tz +08:00] [--window 10m] [--who NAME] [--wait SECONDS] [--json]
  *   paygwctl recon report RUN_ID [--kind K] [--json]
  *   paygwctl recon list [--channel X] [--json]
@@ -11,8 +11,10 @@
  *   paygwctl discrepancy show ID [--json]
  *   paygwctl discrepancy ack|resolve ID --note TEXT [--who NAME]
  *
- * `recon run` uploads the (unpacked) statement file to paygwd, which parses
- * it with the channel pack and matches it in a worker thread; the command
+ * `recon run` uploads the statement file (a ZIP is unpacked here: its
+ * largest file) to paygwd — or, without --file, has paygwd fetch it through
+ * the pack's bill operation — which parses it with the channel pack and
+ * matches it in a worker thread; the command
  * waits for the run to finish and prints the report: a summary by
  * category and one line per finding (--json: the run and its items).
  * --who defaults to $USER.
@@ -25,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "pgw_recon_fetch.h"
 
 #define PGWCTL_RECON_MAX_FILE (512L << 20)
 
@@ -237,13 +241,14 @@ static int pgwctl__report(const struct pgwctl_opts *o, long long id, const char 
 static void pgwctl__recon_usage(void)
 {
     fprintf(stderr,
-        "usage: paygwctl recon run --channel X --date YYYY-MM-DD --file STATEMENT\n"
+        "usage: paygwctl recon run --channel X --date YYYY-MM-DD [--file STATEMENT]\n"
         "                [--tz +08:00] [--window 10m] [--who NAME] [--wait SECONDS]\n"
         "                [--json]\n"
         "       paygwctl recon report RUN_ID [--kind K] [--json]\n"
         "       paygwctl recon list [--channel X] [--json]\n"
-        "  STATEMENT: the channel's statement as downloaded and unpacked (a ZIP must\n"
-        "  be unpacked first); parsed by the channel pack inside paygwd\n");
+        "  STATEMENT: the channel's statement as downloaded (a ZIP: its largest file);\n"
+        "  without --file paygwd fetches it through the pack's bill operation.\n"
+        "  Parsed by the channel pack inside paygwd.\n");
 }
 
 int pgwctl_cmd_recon(const struct pgwctl_opts *o, int argc, char **argv)
@@ -333,10 +338,8 @@ int pgwctl_cmd_recon(const struct pgwctl_opts *o, int argc, char **argv)
         pgwctl__recon_usage();
         return PGWCTL_EXIT_USAGE;
     }
-    if (channel == NULL || date == NULL || file == NULL) {
-        fprintf(stderr, "paygwctl: recon run needs --channel, --date and --file (fetching"
-                        " the statement through the pack's bill operation is not supported"
-                        " yet)\n");
+    if (channel == NULL || date == NULL) {
+        fprintf(stderr, "paygwctl: recon run needs --channel and --date\n");
         return PGWCTL_EXIT_USAGE;
     }
     if ((who = pgwctl__who(who)) == NULL) {
@@ -345,17 +348,24 @@ int pgwctl_cmd_recon(const struct pgwctl_opts *o, int argc, char **argv)
     }
 
     size_t len = 0;
-    char *text = pgwctl__slurp(file, &len);
+    char *text = file ? pgwctl__slurp(file, &len) : strdup("");
     if (text == NULL)
         return PGWCTL_EXIT_FAIL;
-    if (len >= 4 && memcmp(text, "PK\x03\x04", 4) == 0) {
-        fprintf(stderr, "paygwctl: %s is a ZIP archive: unpack it and give the statement"
-                        " file inside (e.g. the …业务明细.csv of an Alipay bill)\n", file);
+    if (pgw_recon_is_zip(text, len)) {
+        /* an archive as the channel serves it: its largest file is the detail */
+        char *inner, err[256];
+        size_t inner_len;
+        if (pgw_recon_unzip(text, len, &inner, &inner_len, err, sizeof(err)) != 0) {
+            fprintf(stderr, "paygwctl: %s: %s\n", file, err);
+            free(text);
+            return PGWCTL_EXIT_FAIL;
+        }
         free(text);
-        return PGWCTL_EXIT_FAIL;
+        text = inner;
+        len = inner_len;
     }
-    const char *base = strrchr(file, '/');
-    base = base ? base + 1 : file;
+    const char *base = file ? strrchr(file, '/') : NULL;
+    base = base ? base + 1 : file ? file : "bill";
     char *e_ch = pgwctl_url_escape(channel), *e_date = pgwctl_url_escape(date),
          *e_who = pgwctl_url_escape(who), *e_src = pgwctl_url_escape(base),
          *e_tz = tz ? pgwctl_url_escape(tz) : NULL;

@@ -43,6 +43,7 @@
 #include "pgw_log.h"
 #include "pgw_pack.h"
 #include "pgw_recon.h"
+#include "pgw_recon_fetch.h"
 #include "pgw_recon_run.h"
 #include "pgw_store.h"
 
@@ -63,8 +64,10 @@ struct pgw__job {
     int64_t window_ms;
     char who[128];
     char source[200];
-    char *text;                 /* the statement bytes, owned */
+    char *text;                 /* the statement bytes, owned; NULL: fetch
+                                   it through the pack's bill operation */
     size_t len;
+    long connect_ms, timeout_ms;    /* for the fetch */
 
     /* copies for the worker */
     char db[512], templates[512], scripts[512], keystore[512];
@@ -376,6 +379,13 @@ pgw__parse(struct pgw__job *job)
     if (pgw_packs_load(packs, job->channel, job->params, err, sizeof(err)) != 0
         || (pack = pgw_packs_get(packs, job->channel)) == NULL) {
         pgw__fail(job, "pack %s: %s", job->channel, err);
+        pgw_packs_free(packs);
+        return NULL;
+    }
+    if (job->text == NULL
+        && pgw_recon_fetch(pack, job->date, job->connect_ms, job->timeout_ms, &job->text,
+                           &job->len, err, sizeof(err)) != 0) {
+        pgw__fail(job, "%s%s", err, "");
         pgw_packs_free(packs);
         return NULL;
     }
@@ -853,20 +863,29 @@ pgw__run_post(struct pgw_daemon *d, struct evhttp_request *req)
     if (pgw_http_query_param(req, "source", val, sizeof(val)) != PGW_OK) {
         snprintf(val, sizeof(val), "upload");
     }
-    snprintf(job->source, sizeof(job->source), "file:%s", val);
     body = pgw_http_body(req, &len);
-    if (body == NULL || len == 0) {
-        PGW__BAD("body: the statement file is required (fetching it through the"
-                 " pack's bill operation is not supported yet)");
-    }
-    job->text = malloc(len + 1);
     job->params = json_deep_copy(cc->params);
-    if (job->text == NULL || job->params == NULL) {
+    if (job->params == NULL) {
         PGW__BAD("out of memory");
     }
-    memcpy(job->text, body, len);
-    job->text[len] = '\0';
-    job->len = len;
+    if (body != NULL && len > 0) {
+        snprintf(job->source, sizeof(job->source), "file:%s", val);
+        job->text = malloc(len + 1);
+        if (job->text == NULL) {
+            PGW__BAD("out of memory");
+        }
+        memcpy(job->text, body, len);
+        job->text[len] = '\0';
+        job->len = len;
+    } else {
+        /* no file: the worker asks the channel (the pack's bill op) */
+        snprintf(job->source, sizeof(job->source), "bill");
+    }
+    job->connect_ms = cc->connect_timeout_ms > 0 ? (long) cc->connect_timeout_ms : 5000;
+    job->timeout_ms = cc->timeout_ms > 0 ? (long) cc->timeout_ms : 30000;
+    if (job->timeout_ms < 10000) {
+        job->timeout_ms = 10000;    /* a statement is larger than an answer */
+    }
     if (cc->endpoint[0]) {
         json_object_set_new(job->params, "endpoint", json_string(cc->endpoint));
     }

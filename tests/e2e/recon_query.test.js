@@ -12,9 +12,45 @@ const path = require('node:path');
 const { execFile } = require('node:child_process');
 const { Stack, trace } = require('./lib/stack');
 const { waitFor, tradeNo } = require('./lib/util');
-const { writeStatement, beijingDate } = require('./lib/alipay_statement');
+const zlib = require('node:zlib');
+const fs = require('node:fs');
+const { writeStatement, statementBuffer, beijingDate } = require('./lib/alipay_statement');
 
 let stack;
+let firstRows;       // the statement rows of the first run
+const orders = {};   // role -> out_trade_no
+
+// a ZIP archive (deflated entries) as Alipay serves its bill: the detail CSV and a summary
+function zip(files) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc32 = (b) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const locals = []; const central = []; let off = 0;
+  for (const [name, data] of files) {
+    const n = Buffer.from(name); const d = zlib.deflateRawSync(data); const crc = crc32(data);
+    const h = Buffer.alloc(30);
+    h.writeUInt32LE(0x04034b50, 0); h.writeUInt16LE(20, 4); h.writeUInt16LE(0x800, 6); h.writeUInt16LE(8, 8);
+    h.writeUInt32LE(crc, 14); h.writeUInt32LE(d.length, 18); h.writeUInt32LE(data.length, 22); h.writeUInt16LE(n.length, 26);
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0); c.writeUInt16LE(20, 4); c.writeUInt16LE(20, 6); c.writeUInt16LE(0x800, 8); c.writeUInt16LE(8, 10);
+    c.writeUInt32LE(crc, 16); c.writeUInt32LE(d.length, 20); c.writeUInt32LE(data.length, 24); c.writeUInt16LE(n.length, 28);
+    c.writeUInt32LE(off, 42);
+    locals.push(h, n, d); central.push(c, n);
+    off += 30 + n.length + d.length;
+  }
+  const cd = Buffer.concat(central);
+  const e = Buffer.alloc(22);
+  e.writeUInt32LE(0x06054b50, 0); e.writeUInt16LE(files.length, 8); e.writeUInt16LE(files.length, 10);
+  e.writeUInt32LE(cd.length, 12); e.writeUInt32LE(off, 16);
+  return Buffer.concat([...locals, cd, e]);
+}
 
 before(async () => {
   // nothing is queried on its own schedule: only the run makes a query due
@@ -49,6 +85,7 @@ test('a PROCESSING order the statement lists is settled by its query, never by t
   await waitFor(`${ok} SUCCESS`, () => status(ok), (s) => s === 'SUCCESS');
   await stack.simScript({ out_trade_no: unpaid, query: 'trade_status:WAIT_BUYER_PAY' });
 
+  Object.assign(orders, { paid, unpaid, failed, ok });
   const now = Date.now();
   const sim = async (no) => (await stack.simOrder(no)) || {};
   const rows = [];
@@ -56,6 +93,7 @@ test('a PROCESSING order the statement lists is settled by its query, never by t
   rows.push({ no: tradeNo('RQG'), tradeNo: '2026000000000000000001', fen: 500, created: now });
   const f = path.join(stack.dir, 'stmt.csv');
   writeStatement(f, beijingDate(now), rows);
+  firstRows = rows;
   // --window 0: an order of ours made just before Beijing midnight is short, not carried
   const r = await ctl(['recon', 'run', '--channel', 'alipay', '--date', beijingDate(now), '--file', f,
     '--window', '0', '--who', 'e2e-ops', '--json']);
@@ -119,10 +157,45 @@ test('discrepancy workflow: acknowledge, resolve, audited; wrong moves refused',
   assert.equal((await stack.admin('GET', '/admin/discrepancies', { noAuth: true })).status, 401);
   const bad = await stack.admin('POST', '/admin/recon/runs?channel=alipay&date=2026-13-01&who=x');
   assert.equal(bad.status, 400);
-  const noFile = await stack.admin('POST', '/admin/recon/runs?channel=alipay&date=2026-11-20&who=x');
-  assert.equal(noFile.status, 400);
-  assert.match(noFile.text, /statement file is required/);
+  const noWho = await stack.admin('POST', '/admin/recon/runs?channel=alipay&date=2026-11-20');
+  assert.equal(noWho.status, 400);
+  const noChannel = await stack.admin('POST', '/admin/recon/runs?channel=nope&date=2026-11-20&who=x');
+  assert.equal(noChannel.status, 400);
   const list = await ctl(['recon', 'list']);
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, /alipay\s+\d{4}-\d\d-\d\d DONE/);
+});
+
+test('without --file paygwd fetches the statement through the pack (bill op + download URL)', { timeout: 30000 }, async () => {
+  const date = beijingDate(Date.now());
+  const r = await ctl(['recon', 'run', '--channel', 'alipay', '--date', date, '--window', '0', '--who', 'e2e-ops', '--json']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const rep = JSON.parse(r.stdout);
+  assert.equal(rep.run.source, 'bill');
+  assert.equal(rep.run.state, 'DONE');
+  // the simulator's statement: what it holds paid — both settled SUCCESS by now
+  assert.equal(rep.run.counts.matched, 2, r.stdout);
+  assert.deepEqual(rep.items, []);
+  assert.ok((await stack.simCounts())['alipay.data.dataservice.bill.downloadurl.query'] >= 1);
+  // a day the channel has no statement for: the run fails with the channel's word
+  await stack.simScript({ default: true, bill: 'not_found' });
+  const nf = await ctl(['recon', 'run', '--channel', 'alipay', '--date', '2020-01-01', '--who', 'e2e-ops']);
+  await stack.simScript({ default: true, bill: 'success' });
+  assert.equal(nf.code, 1, nf.stdout);
+  assert.match(nf.stdout, /FAILED/);
+  assert.match(nf.stdout, /NOT_FOUND/);
+});
+
+test('a ZIP archive as the channel serves it: its detail file is reconciled', { timeout: 30000 }, async () => {
+  const now = Date.now();
+  const detail = statementBuffer(beijingDate(now), firstRows);
+  const f = path.join(stack.dir, 'bill.zip');
+  fs.writeFileSync(f, zip([['20881021772966100156_summary.csv', Buffer.from('#summary\r\n')], ['20881021772966100156_detail.csv', detail]]));
+  const r = await ctl(['recon', 'run', '--channel', 'alipay', '--date', beijingDate(now), '--file', f, '--window', '0', '--who', 'e2e-ops', '--json']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const rep = JSON.parse(r.stdout);
+  // the paid one is SUCCESS now: matched; the others as before
+  const kinds = Object.fromEntries(rep.items.map((x) => [x.detail.out_trade_no, x.kind]));
+  assert.deepEqual(kinds, { [orders.unpaid]: 'recon_long', [orders.failed]: 'recon_status_mismatch', [firstRows[4].no]: 'recon_long' });
+  assert.equal(rep.run.counts.matched, 2);
 });

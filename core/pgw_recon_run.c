@@ -685,9 +685,10 @@ pgw__done_cb(evutil_socket_t fd, short what, void *arg)
     }
     pgw__count(&R.items, job->channel, "matched", job->rec.matched);
     pgw_log(PGW_LOG_INFO, "recon.done",
-            "run %lld %s %s: %llu rows, %llu orders, %llu matched, %zu items in"
-            " %.2f s", (long long) job->run_id, job->channel, job->date,
-            (unsigned long long) job->rec.rows, (unsigned long long) job->orders,
+            "run %lld %s %s: %llu rows (+%llu refund rows, not matched), %llu orders,"
+            " %llu matched, %zu items in %.2f s", (long long) job->run_id, job->channel,
+            job->date, (unsigned long long) job->rec.rows,
+            (unsigned long long) job->refund_rows, (unsigned long long) job->orders,
             (unsigned long long) job->rec.matched, job->rec.n_items, job->seconds);
     pgw_store_submit(d->store, txn, pgw__stored, job);
 }

@@ -11,8 +11,9 @@ struct evbuffer;
 struct evhttp_request;
 struct pgw_daemon;
 
-/* serves /admin/recon/... and /admin/discrepancies...; returns 1 when the
- * path was one of those (answered or answering), 0 otherwise */
+/* serves /admin/recon/... (and /admin/discrepancies... through
+ * pgw_discrepancy.c); returns 1 when the path was one of those (answered
+ * or answering), 0 otherwise */
 int pgw_recon_admin(struct pgw_daemon *d, struct evhttp_request *req,
                     const char *path);
 /* Prometheus lines: paygw_recon_runs_total, paygw_recon_items_total */

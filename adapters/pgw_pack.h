@@ -169,7 +169,8 @@ int pgw_packs_check(struct pgw_packs *, const char *channel, json_t *config,
  * downloaded and unpacked) with the pack's S.statement(text, ctx), sandboxed
  * like a parser.  0 with *out = its result as JSON ({rows = [...], totals =
  * {...}, error?}, new reference); -1 + err when the pack has no statement
- * function, the script raised, or it returned only an error. */
+ * function, the script raised, or it returned only an error.  The call's
+ * instruction and memory budgets grow with len (a day of rows). */
 int pgw_pack_statement(struct pgw_pack *, const char *text, size_t len, json_t **out,
                        char *err, size_t errlen);
 

@@ -20,6 +20,8 @@
  */
 
 #include <ctype.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -659,14 +661,31 @@ pgw_pack_statement(struct pgw_pack *p, const char *text, size_t len, json_t **ou
         snprintf(err, errlen, "Lua stack exhausted");
         return -1;
     }
+    /* a statement is a whole day of rows: its call gets budgets that grow
+     * with the text (instructions and bytes per input byte), then the
+     * state is collected and the per-call budgets come back */
+    long budget = p->sbx->budget;
+    size_t mem_limit = p->sbx->mem_limit;
+    size_t extra = len > (SIZE_MAX - mem_limit) / 24 ? SIZE_MAX - mem_limit : len * 24;
+    int rc;
+
+    p->sbx->budget = len < (size_t) (LONG_MAX / 2 - budget) / 64
+                         ? budget + (long) len * 64 : LONG_MAX / 2;
+    if (p->sbx->budget > INT_MAX) {
+        p->sbx->budget = INT_MAX;      /* lua_sethook takes an int count */
+    }
+    p->sbx->mem_limit = mem_limit + extra;
     lua_pushcfunction(L, pgw_stmt_tramp);
     lua_pushlightuserdata(L, &c);
-    if (pgw_sbx_call(p->sbx, 1, 0, err, errlen) != 0) {
+    rc = pgw_sbx_call(p->sbx, 1, 0, err, errlen);
+    lua_settop(L, 0);
+    lua_gc(L, LUA_GCCOLLECT);
+    p->sbx->budget = budget;
+    p->sbx->mem_limit = mem_limit;
+    if (rc != 0) {
         json_decref(c.result);
-        lua_settop(L, 0);
         return -1;
     }
-    lua_settop(L, 0);
     e = json_object_get(c.result, "error");
     if (json_is_string(e) && json_string_length(e) > 0
         && json_object_get(c.result, "rows") == NULL) {

@@ -10,6 +10,8 @@
  *                       (pgwctl_route.c)
  *   notify              caller notifications: list, re-push (pgwctl_notify.c)
  *   review              the review queue (pgwctl_review.c)
+ *   recon, discrepancy  statement reconciliation and the discrepancy
+ *                       workflow of the admin API (pgwctl_recon.c)
  *
  * Exit status: 0 success, 1 failure, 2 usage error.
  */
@@ -53,6 +55,11 @@ static void pgwctl__usage(FILE *fp)
         "                      deliver again now, fresh schedule (admin)\n"
         "  review [--json]     payments whose query schedule is exhausted\n"
         "                      (admin)\n"
+        "  recon run --channel X --date YYYY-MM-DD --file STATEMENT [--tz +08:00]\n"
+        "      [--window 10m] [--json]   reconcile a day's statement (admin)\n"
+        "  recon report RUN_ID | recon list   a run's report, the runs (admin)\n"
+        "  discrepancy list [--state open] [--kind K] | show ID\n"
+        "  discrepancy ack|resolve ID --note TEXT [--who NAME]   (admin)\n"
         "\n"
         "global options (environment in brackets):\n"
         "  -u, --url URL          gateway [PAYGW_URL] (http://127.0.0.1:8080)\n"
@@ -111,6 +118,8 @@ int main(int argc, char **argv)
         {"route", pgwctl_cmd_route},
         {"notify", pgwctl_cmd_notify},
         {"review", pgwctl_cmd_review},
+        {"recon", pgwctl_cmd_recon},
+        {"discrepancy", pgwctl_cmd_discrepancy},
     };
     struct pgwctl_opts o = {
         .url = pgwctl__env("PAYGW_URL", "http://127.0.0.1:8080"),

@@ -74,5 +74,7 @@ int pgwctl_cmd_channel_admin(const struct pgwctl_opts *o, int argc, char **argv)
  * of a 2xx. Returns an exit status. */
 int pgwctl_admin_call(const struct pgwctl_opts *o, const char *method,
                       const char *path_query, const char *body, json_t **out);
+int pgwctl_cmd_recon(const struct pgwctl_opts *o, int argc, char **argv);
+int pgwctl_cmd_discrepancy(const struct pgwctl_opts *o, int argc, char **argv);
 
 #endif

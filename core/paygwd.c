@@ -29,6 +29,7 @@
 #include "pgw_packver.h"
 #include "pgw_route.h"
 #include "pgw_route_conf.h"
+#include "pgw_recon_run.h"
 #include "pgw_store.h"
 #include "pgw_transport.h"
 #include "pgw_bulkhead.h"
@@ -224,6 +225,7 @@ out:
     if (d.sigterm_ev) {
         event_free(d.sigterm_ev);
     }
+    pgw_recon_stop(&d);              /* joins a reconciliation worker */
     pgw_store_close(d.store);
     pgw_transport_free(d.transport);
     pgw_bulkhead_free(d.bulkhead);   /* sends still waiting: abandoned too */

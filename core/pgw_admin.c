@@ -4,6 +4,8 @@
  * trace (every transition, attempt, masked message, caller notification and
  * discrepancy), health, Prometheus metrics and the route controls
  * (GET/POST /admin/routes, GET /admin/routes/audit; docs/routing.md).
+ * Reconciliation runs and discrepancies (/admin/recon/..., /admin/discrepancies)
+ * are served by pgw_recon_run.c (docs/reconciliation.md).
  */
 
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "pgw_order.h"
 #include "pgw_health.h"
 #include "pgw_log.h"
+#include "pgw_recon_run.h"
 #include "pgw_route.h"
 #include "pgw_route_conf.h"
 #include "pgw_store.h"
@@ -323,6 +326,7 @@ pgw__metrics(struct pgw_daemon *d, struct evhttp_request *req)
     evbuffer_add(out, buf, n < (int) sizeof(buf) ? (size_t) n : sizeof(buf) - 1);
     pgw__metrics_unmapped(d, out);
     pgw__metrics_bulkhead(d, out);
+    pgw_recon_metrics(d, out);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(req, 200, NULL, out);
@@ -908,6 +912,10 @@ pgw__admin_cb(struct evhttp_request *req, void *arg)
     if (sscanf(path, "/admin/orders/%127[^/]", no) == 1
         && strlen(path) == strlen("/admin/orders/") + strlen(no)) {
         pgw__trace(d, req, no);
+        return;
+    }
+    /* reconciliation runs and the discrepancy workflow (pgw_recon_run.c) */
+    if (pgw_recon_admin(d, req, path)) {
         return;
     }
     pgw_http_error(req, 404, "NOT_FOUND", "no such admin API");

@@ -47,7 +47,19 @@
  * Refund and payout discrepancies are `discrepancies` rows (order_id = the
  * payment for refunds, NULL for payouts) whose kind starts with refund_ /
  * payout_ and whose detail names the out_refund_no / out_payout_no.
+ *
+ * Statement reconciliation (pgw_recon*.c, docs/reconciliation.md):
+ * recon_runs   one row per run: channel, statement day, source, who, the
+ *              counts per category, state RUNNING DONE FAILED.
+ * Its findings are `discrepancies` rows with kind recon_<category> and
+ * run_id; every discrepancy has a workflow state (open, acknowledged,
+ * resolved; carried for a day-cut item), changed only through the admin
+ * API and recorded in discrepancy_audit. Those columns are added to an
+ * existing database by pgw_schema_migrate (ALTER TABLE, guarded).
  */
+
+#include <stdio.h>
+#include <string.h>
 
 #include "pgw_schema.h"
 
@@ -295,4 +307,88 @@ const char pgw_schema_sql[] =
     " order_id BIGINT PRIMARY KEY REFERENCES orders (id),"
     " since BIGINT NOT NULL,"
     " reason TEXT NOT NULL,"
-    " cleared_at BIGINT);";
+    " cleared_at BIGINT);"
+    "CREATE INDEX IF NOT EXISTS orders_channel_created ON orders (channel, created_at);"
+    "CREATE TABLE IF NOT EXISTS recon_runs ("
+    " id BIGINT PRIMARY KEY,"
+    " channel TEXT NOT NULL,"
+    " date TEXT NOT NULL,"           /* YYYY-MM-DD, the statement's day */
+    " tz TEXT NOT NULL,"             /* the statement's UTC offset, +08:00 */
+    " window_s BIGINT NOT NULL,"     /* day-cut window */
+    " source TEXT NOT NULL,"         /* file:<name> */
+    " who TEXT NOT NULL,"
+    " state TEXT NOT NULL,"          /* RUNNING DONE FAILED */
+    " error TEXT,"
+    " rows BIGINT,"
+    " orders BIGINT,"
+    " matched BIGINT,"
+    " counts TEXT,"                  /* JSON {long, short, ...} */
+    " totals TEXT,"                  /* JSON: the statement's own totals */
+    " started_at BIGINT NOT NULL,"
+    " finished_at BIGINT);"
+    "CREATE INDEX IF NOT EXISTS recon_runs_day ON recon_runs (channel, date);"
+    "CREATE TABLE IF NOT EXISTS discrepancy_audit ("
+    " id INTEGER PRIMARY KEY,"
+    " discrepancy_id BIGINT NOT NULL,"
+    " at BIGINT NOT NULL,"
+    " who TEXT NOT NULL,"
+    " action TEXT NOT NULL,"         /* acknowledge resolve (auto: recon) */
+    " old_state TEXT,"
+    " new_state TEXT NOT NULL,"
+    " note TEXT);"
+    "CREATE INDEX IF NOT EXISTS discrepancy_audit_d ON discrepancy_audit (discrepancy_id);";
+
+
+/* columns added after a database was first created: name, then definition */
+static const char *const pgw__added_columns[][3] = {
+    { "discrepancies", "run_id", "BIGINT" },
+    { "discrepancies", "state", "TEXT" },       /* NULL: open (older rows) */
+    { "discrepancies", "note", "TEXT" },
+    { "discrepancies", "handled_by", "TEXT" },
+    { "discrepancies", "handled_at", "BIGINT" },
+};
+
+
+int
+pgw_schema_migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(pgw__added_columns) / sizeof(pgw__added_columns[0]);
+         i++) {
+        const char *table = pgw__added_columns[i][0];
+        const char *col = pgw__added_columns[i][1];
+        char sql[256];
+        sqlite3_stmt *st;
+        int have = 0;
+
+        snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "migrate %s: %s", table, sqlite3_errmsg(db));
+            return -1;
+        }
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const unsigned char *name = sqlite3_column_text(st, 1);
+            if (name && strcmp((const char *) name, col) == 0) {
+                have = 1;
+            }
+        }
+        sqlite3_finalize(st);
+        if (have) {
+            continue;
+        }
+        snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", table, col,
+                 pgw__added_columns[i][2]);
+        if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "migrate %s.%s: %s", table, col, sqlite3_errmsg(db));
+            return -1;
+        }
+    }
+    if (sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS discrepancies_run"
+                         " ON discrepancies (run_id);"
+                         "CREATE INDEX IF NOT EXISTS discrepancies_state"
+                         " ON discrepancies (state, kind);",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "migrate indexes: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    return 0;
+}

@@ -84,7 +84,8 @@ struct pgw_store {
 static const char *const pgw__id_tables[] = {
     "orders", "attempts", "transitions", "messages", "outbox", "outbox_tries",
     "discrepancies", "refunds", "payouts", "payout_attempts",
-    "xfer_transitions", "payout_outbox", "payout_outbox_tries", NULL
+    "xfer_transitions", "payout_outbox", "payout_outbox_tries", "recon_runs",
+    NULL
 };
 
 
@@ -530,6 +531,9 @@ pgw_store_open(const char *path, struct event_base *base, int group_max,
                != SQLITE_OK) {
         snprintf(err, errlen, "%s: schema: %s", path, emsg ? emsg : "?");
         sqlite3_free(emsg);
+        goto failed;
+    }
+    if (pgw_schema_migrate(store->wdb, err, errlen) != 0) {
         goto failed;
     }
     if (pgw__open_db(path, SQLITE_OPEN_READONLY, &store->rdb, err, errlen)

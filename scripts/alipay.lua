@@ -565,8 +565,8 @@ end
 -- 商户订单号, 业务类型 (交易 | 退款), 商品名称, 创建时间, 完成时间, 门店编号, 门店名称,
 -- 操作员, 终端号, 对方账户, 订单金额（元）, 商家实收（元）, ..., 退款批次号/请求号, 服务费（元）,
 -- 分润（元）, 备注.  Values may carry tabs/spaces as padding; refund amounts are
--- negative.  S.statement(text, ctx) -> {rows = {...}, totals = {...}} or
--- {error = "..."}.
+-- negative.  S.statement(text, ctx) -> {rows = {...}, totals = {...},
+-- timezone = "+08:00"} or {error = "..."}.
 
 local function trim(v)
   return (v:gsub("^[%s\t]+", ""):gsub("[%s\t]+$", ""))
@@ -695,7 +695,10 @@ function S.statement(text, ctx)
   if col == nil then
     return { error = "no header row (支付宝交易号, ...) in the statement" }
   end
-  local r = { rows = setmetatable(rows, gw.json.array_mt), totals = totals }
+  -- times in the statement (and its day) are Beijing time: reconciliation
+  -- cuts the day there
+  local r = { rows = setmetatable(rows, gw.json.array_mt), totals = totals,
+              timezone = "+08:00" }
   if (totals.footer_pay_count and totals.footer_pay_count ~= totals.pay_count)
      or (totals.footer_refund_count and totals.footer_refund_count ~= totals.refund_count) then
     r.error = "row counts differ from the statement's footer"

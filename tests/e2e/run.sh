@@ -28,6 +28,7 @@ if [ "$#" -eq 0 ]; then
            notify.test.js crash.test.js caller_notify.test.js core_api.test.js \
            front_v2.test.js channels.test.js micropay.test.js credentials.test.js \
            refunds.test.js refunds_channels.test.js routes.test.js routes_conf.test.js \
-           routes_live.test.js breaker.test.js bulkhead.test.js reconcile_sched.test.js
+           routes_live.test.js breaker.test.js bulkhead.test.js reconcile_sched.test.js \
+           recon_query.test.js recon_day.test.js
 fi
 exec node --test --test-concurrency=1 --test-timeout=300000 "$@"

@@ -13,7 +13,7 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const { Stack } = require('./lib/stack');
-const { sleep, tradeNo, pool } = require('./lib/util');
+const { sleep, tradeNo, pool, waitFor } = require('./lib/util');
 
 const A = 'wechatpay_v2';
 const B = 'wechatpay_v3';
@@ -73,6 +73,11 @@ describe('live toggle under load', () => {
     assert.ok(sent.length >= RATE * (runFor / 1000) * 0.8, `offered ${sent.length} orders`);
 
     // 2. each order stored once, one pay attempt each, on record with its channel
+    // (every accepted order dispatched and answered before counting)
+    const pending = () => Number(execFileSync('sqlite3', [stack.dbFile, "SELECT COUNT(*) FROM orders o WHERE"
+      + " o.out_trade_no LIKE 'LV%' AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.order_id = o.id"
+      + " AND a.op = 'pay' AND a.state <> 'SENDING')"], { encoding: 'utf8' }).trim());
+    await waitFor('every pay attempt finished', pending, (n) => n === 0, { timeoutMs: 20000, intervalMs: 100 });
     const rows = JSON.parse(execFileSync('sqlite3', ['-json', stack.dbFile,
       "SELECT o.out_trade_no AS no, o.created_at AS at, COUNT(a.id) AS pays, MIN(a.channel) AS ch,"
       + " MAX(a.channel) AS ch2 FROM orders o LEFT JOIN attempts a ON a.order_id = o.id AND a.op = 'pay'"

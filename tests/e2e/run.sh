@@ -29,6 +29,7 @@ if [ "$#" -eq 0 ]; then
            front_v2.test.js channels.test.js micropay.test.js credentials.test.js \
            refunds.test.js refunds_channels.test.js routes.test.js routes_conf.test.js \
            routes_live.test.js breaker.test.js bulkhead.test.js reconcile_sched.test.js \
+           packs_live.test.js \
            recon_query.test.js recon_day.test.js
 fi
 exec node --test --test-concurrency=1 --test-timeout=300000 "$@"

@@ -107,7 +107,11 @@ S.codes = {
     not_found = { source = DOC_QUERY, codes = { "40004:ACQ.TRADE_NOT_EXIST" } },
   },
   close = {
-    success = { source = DOC_CLOSE, codes = { "10000" } },
+    -- ":EXPIRED" is ours: TRADE_NOT_EXIST once the order's timeout_express
+    -- (sent with the precreate, DOC_PRECREATE: "the latest time to pay; past
+    -- it the trade is closed") has passed by a minute — the QR can no longer
+    -- be paid, so the close is confirmed (S.parse.close)
+    success = { source = DOC_CLOSE, codes = { "10000", "40004:ACQ.TRADE_NOT_EXIST:EXPIRED" } },
     not_found = { source = DOC_CLOSE, codes = { "40004:ACQ.TRADE_NOT_EXIST" } },
     processing = { source = DOC_CLOSE, codes = {
       "40004:ACQ.SYSTEM_ERROR", "40004:ACQ.TRADE_STATUS_ERROR",
@@ -354,9 +358,28 @@ function S.parse.query(resp, order, ctx)
   return { code = str(r.trade_status) or "", verified = true, fields = fields }
 end
 
+-- the precreate's timeout_express in ms (whole minutes, as the template
+-- rounds it), or nil when the order does not say when it was created
+local function paid_by_ms(order)
+  if order == nil or math.type(order.created_at_ms) ~= "integer"
+     or math.type(order.expire_seconds) ~= "integer" or order.expire_seconds <= 0 then
+    return nil
+  end
+  return order.created_at_ms + ((order.expire_seconds + 59) // 60) * 60000
+end
+
 function S.parse.close(resp, order, ctx)
   local r, code, err = open_response(resp, ctx.manifest.api.close, ctx)
   if r == nil then return failed(code, err) end
+  if code == "40004:ACQ.TRADE_NOT_EXIST" then
+    -- never created (the QR was not scanned): before the payment deadline
+    -- the buyer may still pay, so it is only "not found"; a minute past it
+    -- nothing can pay it any more, and the close is confirmed
+    local by = paid_by_ms(order)
+    if by ~= nil and gw.time.now_ms() > by + 60000 then
+      return { code = code .. ":EXPIRED", verified = true, fields = { msg = str(r.sub_msg) } }
+    end
+  end
   if code == "10000" and not same_trade(r, order) then
     return { code = code, verified = true, error = "out_trade_no in the answer differs" }
   end

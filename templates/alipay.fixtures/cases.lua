@@ -498,6 +498,48 @@ return {
       },
     },
     {
+      name = "close not found after the payment deadline: confirmed closed",
+      kind = "parse",
+      op = "close",
+      order = {
+        out_trade_no = "T20240101001",
+        amount = 1000,
+        currency = "CNY",
+        subject = "Order 1",
+        method = "alipay.qr",
+        expire_seconds = 900,
+        created_at_ms = 1704080639000,   -- the frozen clock - 15 min - 61 s
+        notify_url = "http://127.0.0.1:8080/notify/alipay",
+      },
+      status = 200,
+      response = [==[{"alipay_trade_close_response":{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST","sub_msg":"trade not exist"},"sign":"CPghsYvWA2pog57VtYsWr5CCorfId/I4hDosWI/Z2jSe4kuVE9MnQaJGSQLFCXoc5TkLzJfSMkHSRYf5jggKxxgyQ3/+76n2dn4L/x9THt7CH/OP6QrwcNN23sr5BxC6L12l3lzcEV0a533lbOxARVF1YQ1/R4zGVsXEJu9f9sqgkTBS6Fy8Q6twtOhMltKwE6GbKRiaAE/PUOg4Lr/vGktz7Azx3zKv2wJtSx1gDaT6hxr0+FUXStv/+ByhaGNEpMSBhFhnF7uwGtcbgN/9MHnDuKVzh39+GlmmWQNRyRFUU++iRFcFgKkQD9eSZEnpZy4wzFp53m5XAa+MRCZWFg=="}]==],
+      expect = {
+        class = "SUCCESS",
+        code = "40004:ACQ.TRADE_NOT_EXIST:EXPIRED",
+      },
+    },
+    {
+      name = "close not found within a minute of the deadline: still only not found",
+      kind = "parse",
+      op = "close",
+      order = {
+        out_trade_no = "T20240101001",
+        amount = 1000,
+        currency = "CNY",
+        subject = "Order 1",
+        method = "alipay.qr",
+        expire_seconds = 900,
+        created_at_ms = 1704080641000,   -- the frozen clock - 15 min - 59 s
+        notify_url = "http://127.0.0.1:8080/notify/alipay",
+      },
+      status = 200,
+      response = [==[{"alipay_trade_close_response":{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST","sub_msg":"trade not exist"},"sign":"CPghsYvWA2pog57VtYsWr5CCorfId/I4hDosWI/Z2jSe4kuVE9MnQaJGSQLFCXoc5TkLzJfSMkHSRYf5jggKxxgyQ3/+76n2dn4L/x9THt7CH/OP6QrwcNN23sr5BxC6L12l3lzcEV0a533lbOxARVF1YQ1/R4zGVsXEJu9f9sqgkTBS6Fy8Q6twtOhMltKwE6GbKRiaAE/PUOg4Lr/vGktz7Azx3zKv2wJtSx1gDaT6hxr0+FUXStv/+ByhaGNEpMSBhFhnF7uwGtcbgN/9MHnDuKVzh39+GlmmWQNRyRFUU++iRFcFgKkQD9eSZEnpZy4wzFp53m5XAa+MRCZWFg=="}]==],
+      expect = {
+        class = "NOT_FOUND",
+        code = "40004:ACQ.TRADE_NOT_EXIST",
+      },
+    },
+    {
       name = "valid notify TRADE_SUCCESS",
       kind = "notify",
       content_type = "application/x-www-form-urlencoded; charset=utf-8",

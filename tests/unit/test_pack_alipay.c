@@ -829,8 +829,8 @@ test_manifest_errors_name_file_and_field(void **state)
     char err[512], want[256];
 
     (void) state;
-    bad = replace(s, "success = { source = DOC_CLOSE, codes = { \"10000\" } },",
-                  "success = { codes = { \"10000\" } },");
+    bad = replace(s, "success = { source = DOC_CLOSE, codes = { \"10000\",",
+                  "success = { codes = { \"10000\",");
     spit("scripts/alipay.lua", bad);
     assert_int_equal(pgw_packs_load(ps, "alipay", cfg, err, sizeof(err)), -1);
     snprintf(want, sizeof(want), "%s/scripts/alipay.lua: codes.close.success.source", tmpdir);

@@ -51,6 +51,48 @@ struct pgw__ack {
 };
 
 
+
+/* the forged-notify alert throttle for notifies that name no order: 1 when
+ * this one is recorded (*suppressed = how many were left out before it) */
+#define PGW__FORGED_WINDOW_MS 10000
+static struct {
+    char channel[32];
+    int64_t last_ms;
+    int64_t suppressed;
+} pgw__forged[64];
+
+static int
+pgw__forged_record(const char *channel, int64_t *suppressed)
+{
+    int64_t now = pgw_now_ms();
+    size_t i, free_slot = sizeof(pgw__forged) / sizeof(pgw__forged[0]);
+
+    *suppressed = 0;
+    for (i = 0; i < sizeof(pgw__forged) / sizeof(pgw__forged[0]); i++) {
+        if (pgw__forged[i].channel[0] == '\0') {
+            free_slot = free_slot < i ? free_slot : i;
+            continue;
+        }
+        if (strcmp(pgw__forged[i].channel, channel) != 0) {
+            continue;
+        }
+        if (now - pgw__forged[i].last_ms < PGW__FORGED_WINDOW_MS) {
+            pgw__forged[i].suppressed++;
+            return 0;
+        }
+        *suppressed = pgw__forged[i].suppressed;
+        pgw__forged[i].suppressed = 0;
+        pgw__forged[i].last_ms = now;
+        return 1;
+    }
+    if (free_slot < sizeof(pgw__forged) / sizeof(pgw__forged[0])) {
+        snprintf(pgw__forged[free_slot].channel, sizeof(pgw__forged[0].channel),
+                 "%s", channel);
+        pgw__forged[free_slot].last_ms = now;
+    }
+    return 1;
+}
+
 static void
 pgw__ack_send(void *arg, int rc)
 {
@@ -168,17 +210,30 @@ pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
                      : PGW_NOTFOUND;
 
         have_order = fr == PGW_OK;
-        pgw_order_txn_message(d, txn, have_order ? o.id : 0, 0, channel,
-                              "notify", "notify", 0,
-                              nt.outcome.masked ? nt.outcome.masked : "",
-                              "REJECTED: signature did not verify");
-        pgw_order_txn_discrepancy(d, txn, have_order ? o.id : 0,
-                                  "notify_forged",
-                                  have_order ? pgw_status_name(o.status) : NULL,
-                                  pgw_class_name(nt.outcome.cls),
-                                  nt.outcome.code,
-                                  nt.outcome.error[0] ? nt.outcome.error
-                                                      : "signature invalid");
+        /* one naming an order is always recorded with it; those naming
+         * none are recorded at most once per channel per 10 s, the next
+         * record counting the ones left out, so a flood of forgeries cannot
+         * fill the store (the metric counts every one) */
+        char detail[320];
+        int64_t suppressed = 0;
+        if (have_order || pgw__forged_record(channel, &suppressed)) {
+            snprintf(detail, sizeof(detail), "%.200s",
+                     nt.outcome.error[0] ? nt.outcome.error : "signature invalid");
+            if (suppressed) {
+                snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+                         " (and %lld more unattached forged notifies since the"
+                         " last alert)", (long long) suppressed);
+            }
+            pgw_order_txn_message(d, txn, have_order ? o.id : 0, 0, channel,
+                                  "notify", "notify", 0,
+                                  nt.outcome.masked ? nt.outcome.masked : "",
+                                  "REJECTED: signature did not verify");
+            pgw_order_txn_discrepancy(d, txn, have_order ? o.id : 0,
+                                      "notify_forged",
+                                      have_order ? pgw_status_name(o.status) : NULL,
+                                      pgw_class_name(nt.outcome.cls),
+                                      nt.outcome.code, detail);
+        }
         if (a->status < 400) {
             a->status = 400;   /* never acknowledge what we did not verify */
         }

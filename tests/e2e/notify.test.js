@@ -9,6 +9,8 @@ const assert = require('node:assert/strict');
 const { Stack, trace } = require('./lib/stack');
 const { waitFor, tradeNo, sleep } = require('./lib/util');
 const { assertStatus, assertNotificationSigned } = require('./lib/assertx');
+const { execFileSync } = require('node:child_process');
+const { request } = require('./lib/http');
 
 let stack;
 
@@ -107,4 +109,26 @@ test('contrary notify (validly signed TRADE_CLOSED) after SUCCESS → stays SUCC
   assert.ok(!trace.transitions(o).some((t) => ['FAILED', 'CLOSED'].includes(trace.to(t))), 'no transition away from SUCCESS');
   const notes = await stack.callerNotifications(no);
   assert.equal(notes.length, 1, 'no new caller notification for contrary evidence');
+});
+
+test('a flood of forged notifies naming no order: each refused, counted, but one alert per 10 s', { timeout: 30000 }, async () => {
+  const metric = async (name) => {
+    const r = await stack.admin('GET', '/metrics');
+    const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(r.text);
+    return m ? Number(m[1]) : NaN;
+  };
+  const alerts = () => Number(execFileSync('sqlite3', [stack.dbFile,
+    "SELECT COUNT(*) FROM discrepancies WHERE kind = 'notify_forged' AND order_id IS NULL"], { encoding: 'utf8' }).trim());
+  const rejected0 = await metric('paygw_notifies_rejected_total');
+  const alerts0 = alerts();
+  for (let i = 0; i < 20; i++) {
+    // a "paid" notify for an order we never stored, with a made-up signature
+    const body = `out_trade_no=${tradeNo('NX')}&trade_status=TRADE_SUCCESS&total_amount=10.00&sign_type=RSA2&sign=${'A'.repeat(344)}`;
+    const ack = await request({ port: stack.ports.nginx, method: 'POST', path: '/notify/alipay', body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' } });
+    assert.ok(ack.status >= 400 && ack.status < 500, `forged notify ${i}: ${ack.status}`);
+  }
+  await waitFor('every forgery counted', () => metric('paygw_notifies_rejected_total'), (n) => n >= rejected0 + 20, { timeoutMs: 5000 });
+  await sleep(300);
+  assert.ok(alerts() - alerts0 <= 1, `at most one unattached forged alert in 10 s, got ${alerts() - alerts0}`);
 });

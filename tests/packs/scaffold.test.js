@@ -33,7 +33,7 @@ function conf(dir, name, extra = []) {
 }
 
 test('the archetypes named in the docs exist', () => {
-  for (const a of ['form_rsa2', 'xml_hmac', 'json_header_rsa']) assert.ok(archetypes.includes(a), a);
+  for (const a of ['form_rsa2', 'xml_hmac', 'json_header_rsa', 'sm2_sm4', 'iso20022']) assert.ok(archetypes.includes(a), a);
 });
 
 for (const arch of archetypes) {

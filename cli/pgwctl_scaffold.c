@@ -623,6 +623,28 @@ static void pgwctl__lua_string(FILE *mem, const char *s, size_t n)
     fputc('"', mem);
 }
 
+/* the keys of a fixture case in the order a reader wants them */
+static int pgwctl__key_rank(const char *k)
+{
+    static const char *const first[] = { "name", "kind", "op", "review", "order", "status",
+                                         "headers", "response", "expect", NULL };
+    int i;
+
+    for (i = 0; first[i] != NULL; i++) {
+        if (strcmp(k, first[i]) == 0) {
+            return i;
+        }
+    }
+    return i;
+}
+
+static int pgwctl__key_cmp(const char *a, const char *b)
+{
+    int ra = pgwctl__key_rank(a), rb = pgwctl__key_rank(b);
+
+    return ra != rb ? ra - rb : strcmp(a, b);
+}
+
 static void pgwctl__lua_emit(FILE *mem, const json_t *v, int indent)
 {
     size_t i;
@@ -644,10 +666,10 @@ static void pgwctl__lua_emit(FILE *mem, const json_t *v, int indent)
                 keys[k++] = key;
             }
         }
-        /* sorted, for a reproducible file */
+        /* sorted, for a reproducible file; a case's own keys first */
         for (i = 1; i < k; i++) {
             size_t j = i;
-            while (j > 0 && strcmp(keys[j - 1], keys[j]) > 0) {
+            while (j > 0 && pgwctl__key_cmp(keys[j - 1], keys[j]) > 0) {
                 const char *t = keys[j];
                 keys[j] = keys[j - 1];
                 keys[j - 1] = t;

@@ -23,6 +23,9 @@
 #define PGW_SBX_MEM_LIMIT   (32u * 1024u * 1024u)  /* bytes per Lua state */
 #define PGW_SBX_BUDGET      5000000L               /* VM instructions per call */
 #define PGW_PACK_FILE_MAX   (1024 * 1024)          /* bytes per pack file */
+#define PGW_PACK_OUTPUT_MAX (4 * 1024 * 1024)      /* bytes a builder's body, or a
+                                                      parse/notify result as JSON,
+                                                      may have (pgw_pack_call.c) */
 
 
 struct pgw_keystore;

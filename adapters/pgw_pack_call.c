@@ -9,6 +9,9 @@
  * The host, not the pack, decides the class (pgw_classify over the op's
  * lists) and enforces the money rules on top:
  *   - script error / result not a table / code too long -> PROCESSING + error
+ *   - a build body or a result (as JSON) over PGW_PACK_OUTPUT_MAX -> refused
+ *     (build: nothing sent; parse/notify: PROCESSING + error); an error
+ *     without a file:line (memory cap) names the pack and the call
  *   - result.error set (e.g. "response signature invalid") -> PROCESSING
  *   - manifest.signed_responses = true and result.verified ~= true -> PROCESSING
  *   - HTTP status >= 500 or < 100 (no answer) -> PROCESSING
@@ -34,6 +37,8 @@
 
 
 enum pgw_call_kind { PGW_CALL_BUILD, PGW_CALL_PARSE, PGW_CALL_NOTIFY };
+
+#define PGW_CALL_WHERE_MAX 256
 
 struct pgw_call {
     struct pgw_pack *p;
@@ -180,6 +185,36 @@ pgw_call_run(struct pgw_call *c, char *err, size_t errlen)
     lua_pushcfunction(L, pgw_call_tramp);
     lua_pushlightuserdata(L, c);
     if (pgw_sbx_call(c->p->sbx, 1, 1, err, errlen) != 0) {
+        json_decref(c->result);
+        c->result = NULL;
+        if (strstr(err, ".lua:") == NULL) {
+            /* no file:line in it (memory cap, a C-level refusal): name the
+             * pack and the call at least */
+            char where[PGW_CALL_WHERE_MAX];
+            snprintf(where, sizeof(where), "%s", err);
+            snprintf(err, errlen, "pack %s, %s.%s: %s", c->p->channel,
+                     c->kind == PGW_CALL_BUILD ? "build" : "parse",
+                     c->kind == PGW_CALL_NOTIFY ? "notify" : c->op, where);
+        }
+        return -1;
+    }
+    if (c->kind == PGW_CALL_BUILD) {
+        size_t blen = 0;
+        lua_tolstring(L, -1, &blen);
+        if (blen > PGW_PACK_OUTPUT_MAX) {
+            snprintf(err, errlen, "pack %s, build.%s: body of %zu bytes is over the "
+                     "%d-byte limit", c->p->channel, c->op, blen, PGW_PACK_OUTPUT_MAX);
+            lua_settop(L, 0);
+            json_decref(c->result);
+            c->result = NULL;
+            return -1;
+        }
+    }
+    if (json_dumpb(c->result, NULL, 0, JSON_COMPACT) > PGW_PACK_OUTPUT_MAX) {
+        snprintf(err, errlen, "pack %s, %s.%s: result is over the %d-byte limit",
+                 c->p->channel, c->kind == PGW_CALL_BUILD ? "build" : "parse",
+                 c->kind == PGW_CALL_NOTIFY ? "notify" : c->op, PGW_PACK_OUTPUT_MAX);
+        lua_settop(L, 0);
         json_decref(c->result);
         c->result = NULL;
         return -1;

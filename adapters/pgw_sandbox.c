@@ -5,7 +5,8 @@
  * state), the trimmed library set (base, string, table, math, utf8 only: no
  * io, os, package/require, debug, coroutine), the patched base library
  * (load is text-only, loadfile/dofile/print/warn gone, collectgarbage limited
- * to "collect"/"count"/"step", string.dump gone), the per-call instruction
+ * to "collect"/"count"/"step", string.dump gone, the string metatable
+ * hidden from getmetatable), the per-call instruction
  * budget (LUA_MASKCOUNT hook that raises "instruction budget exhausted" and
  * keeps raising at every instruction once exhausted, so pcall in a script
  * cannot swallow it), and guard userdata that release C resources on GC.
@@ -60,11 +61,16 @@ pgw_sbx_hook(lua_State *L, lua_Debug *ar)
 {
     struct pgw_sbx *sbx = pgw_sbx_of(L);
 
-    (void) ar;
     if (!sbx->exhausted) {
         sbx->exhausted = 1;
         /* from now on fire at every instruction until the call unwinds */
         lua_sethook(L, pgw_sbx_hook, LUA_MASKCOUNT, 1);
+    }
+    /* name the line that was running (the loop), not its caller's */
+    if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
+        lua_pushfstring(L, "%s:%d: instruction budget exhausted (%d instructions)",
+                        ar->short_src, ar->currentline, (int) sbx->budget);
+        lua_error(L);
     }
     luaL_error(L, "instruction budget exhausted (%d instructions)", (int) sbx->budget);
 }
@@ -203,6 +209,16 @@ pgw_sbx_setup(lua_State *L)
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+
+    /* the strings' shared metatable: getmetatable("") is false, so a script
+     * cannot rewire ("x"):method() for every later call of the version */
+    lua_pushliteral(L, "");
+    if (lua_getmetatable(L, -1)) {
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+        lua_pop(L, 1);
+    }
     lua_pop(L, 1);
 
     /* the loaded-modules table would let a script reach the originals */

@@ -10,6 +10,8 @@
  *   render    the HTTP request an operation would send (secrets masked)
  *   exchange  build, send once over a fresh connection, parse, classify
  *   notify    verify and interpret a recorded notification
+ *   new       a pack skeleton from an archetype (pgwctl_scaffold.c)
+ *   record    one exchange, appended as a fixture case for human review
  */
 #include "pgwctl.h"
 
@@ -19,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
+#include "pgwctl_scaffold.h"
 #include "pgw_config.h"
 #include "pgw_pack.h"
 #include "pgw_transport.h"
@@ -329,6 +333,15 @@ static void pgwctl__channel_usage(FILE *fp)
         "       paygwctl channel notify NAME --conf FILE --body-file F\n"
         "                [--content-type CT] [--header 'Name: value']... [--query Q]\n"
         "       paygwctl channel statement NAME --conf FILE --file STATEMENT\n"
+        "       paygwctl channel new NAME --like ARCHETYPE [--dir ROOT] [--from TREE]\n"
+        "                (archetypes: form_rsa2, xml_hmac, json_header_rsa, sm2_sm4,\n"
+        "                iso20022)\n"
+        "       paygwctl channel record NAME OP --input ORDER.json --conf FILE\n"
+        "                [--out CASES.lua] [--timeout-ms N]\n"
+        "the running paygwd's versions (admin API, docs/pack-versions.md):\n"
+        "       paygwctl channel status [NAME] [--json]\n"
+        "       paygwctl channel reload NAME [--canary PCT] --reason TEXT [--who NAME]\n"
+        "       paygwctl channel rollback|promote NAME --reason TEXT [--who NAME]\n"
         "(docs/pack-operations.md)\n");
 }
 
@@ -432,6 +445,158 @@ static int pgwctl__cmd_exchange(struct pgwctl_ch *c, const char *op, const json_
     return PGWCTL_EXIT_OK;
 }
 
+/* "--   " + each line of text (at most max bytes), for a Lua comment */
+static void pgwctl__comment_lines(FILE *mem, const char *text, size_t len, size_t max)
+{
+    size_t i, n = len < max ? len : max;
+
+    fputs("    --   ", mem);
+    for (i = 0; i < n; i++) {
+        if (text[i] == '\n') {
+            fputs("\n    --   ", mem);
+        } else if (text[i] != '\r') {
+            fputc(text[i], mem);
+        }
+    }
+    fprintf(mem, "%s\n", len > max ? " [...]" : "");
+}
+
+/* record: one exchange, appended to the pack's fixtures as a parse case
+ * with the pack's own classification as the expectation, marked for review;
+ * then the fixtures are run again and the file restored if they fail. */
+static int pgwctl__cmd_record(struct pgwctl_ch *c, const char *conf_path, const char *name,
+                              const char *op, const json_t *order, long timeout_ms,
+                              const char *out_file)
+{
+    static const char *const hop[] = { "date", "connection", "keep-alive",
+        "transfer-encoding", "content-length", "server", NULL };
+    struct pgw_msg m;
+    struct pgw_outcome out;
+    struct pgwctl_ch_buf body = {0};
+    enum pgw_sent sent = PGW_SENT_UNKNOWN;
+    json_t *headers = NULL, *kc = NULL, *rh, *req;
+    long status = 0;
+    char err[1024] = "", path[4200], when[32], *lua = NULL, *text = NULL, *old = NULL;
+    char *reqtext = NULL;
+    size_t textlen = 0, oldlen = 0;
+    const char *cls, *k;
+    json_t *v;
+    time_t now = time(NULL);
+    FILE *mem;
+    int rc = PGWCTL_EXIT_FAIL, i, live;
+
+    memset(&out, 0, sizeof(out));
+    if (timeout_ms <= 0) {
+        timeout_ms = c->cc->timeout_ms > 0 ? (long) c->cc->timeout_ms : 15000L;
+    }
+    if (pgwctl__ch_token(c, timeout_ms) != 0) {
+        return PGWCTL_EXIT_FAIL;
+    }
+    memset(&m, 0, sizeof(m));
+    if (pgwctl__build(c, op, order, &m) != 0) {
+        return PGWCTL_EXIT_FAIL;
+    }
+    if (m.credential != NULL) {
+        fprintf(stderr, "paygwctl: channel record: %s built a local credential: nothing "
+                "is exchanged, record a build case by hand (docs/packs.md section 7)\n", op);
+        goto done;
+    }
+    pgwctl__send(c, &m, timeout_ms, &sent, &status, &headers, &body, err, sizeof(err));
+    if (sent != PGW_SENT_ANSWERED) {
+        fprintf(stderr, "paygwctl: channel record: no answer to record (%s: %s)\n",
+                sent == PGW_SENT_NOT_SENT ? "NOT_SENT" : "UNKNOWN", err);
+        goto done;
+    }
+    pgw_pack_parse(c->pack, op, status, headers, body.data ? body.data : "", body.len,
+                   order, &out);
+    cls = pgw_class_name(out.cls);
+
+    /* the answer as received, minus hop-by-hop headers */
+    rh = json_object();
+    json_object_foreach(headers, k, v) {
+        for (i = 0; hop[i] != NULL && strcmp(hop[i], k) != 0; i++) {
+        }
+        if (hop[i] == NULL) {
+            json_object_set(rh, k, v);
+        }
+    }
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    kc = json_pack("{s:s+++, s:s, s:s, s:O, s:i, s:o, s:s%, s:b, s:{s:s, s:s, s:s}}",
+                   "name", "recorded ", op, " ", when, "kind", "parse", "op", op,
+                   "order", order, "status", (int) status, "headers", rh,
+                   "response", body.data ? body.data : "", body.len, "review", 1,
+                   "expect", "class", cls, "code", out.code, "error", out.error);
+    lua = kc != NULL ? pgwctl_lua_value(kc, 4) : NULL;
+    req = pgwctl__msg_json(c, &m, 0);           /* masked, as render prints it */
+    reqtext = json_dumps(json_object_get(req, "headers"), JSON_COMPACT | JSON_SORT_KEYS);
+    mem = lua != NULL ? open_memstream(&text, &textlen) : NULL;
+    if (mem == NULL) {
+        json_decref(req);
+        fprintf(stderr, "paygwctl: channel record: out of memory\n");
+        goto done;
+    }
+    fprintf(mem, "    -- recorded by `paygwctl channel record %s %s` at %s from\n"
+            "    -- %s %s (HTTP %ld).\n"
+            "    -- REVIEW: `expect` is the pack's own classification of this answer\n"
+            "    -- (class %s, code \"%s\"%s%s). Check it against the bank's document,\n"
+            "    -- then delete `review = true`.\n"
+            "    -- The request as built (secrets masked; headers %s):\n",
+            name, op, when, m.method, m.url, status, cls, out.code,
+            out.error[0] ? ", error: " : "", out.error, reqtext ? reqtext : "{}");
+    pgwctl__comment_lines(mem, m.masked, strlen(m.masked), 4000);
+    fprintf(mem, "    %s,\n", lua);
+    fclose(mem);
+    json_decref(req);
+
+    live = out_file == NULL;
+    if (live) {
+        snprintf(path, sizeof(path), "%s/%s.fixtures/cases.lua", c->conf->templates, name);
+    } else {
+        snprintf(path, sizeof(path), "%s", out_file);
+    }
+    if (pgwctl_fixture_append(path, text, &old, &oldlen, err, sizeof(err)) != 0) {
+        fprintf(stderr, "paygwctl: channel record: %s\n", err);
+        goto done;
+    }
+    if (live) {
+        /* the new case must pass like every other one before it stays */
+        struct pgwctl_ch again;
+        int ok;
+
+        fflush(stderr);
+        ok = pgwctl__ch_open(&again, conf_path, name) == 0;
+        pgwctl__ch_close(&again);
+        if (!ok) {
+            if (pgwctl_write_file(path, old, oldlen, 0, err, sizeof(err)) != 0) {
+                fprintf(stderr, "paygwctl: channel record: cannot restore %s: %s\n", path,
+                        err);
+            }
+            fprintf(stderr, "paygwctl: channel record: the recorded case does not pass in "
+                    "the fixture instance (above); %s left as it was. Usually the answer "
+                    "is signed with a key that is not the fixtures' (keys/ next to "
+                    "cases.lua): record against a sandbox or simulator that uses TEST-ONLY "
+                    "keys the fixtures have too.\n", path);
+            goto done;
+        }
+    }
+    pgwctl__print(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "recorded", path, "op", op,
+                            "class", cls, "code", out.code, "error", out.error,
+                            "review", 1));
+    rc = PGWCTL_EXIT_OK;
+
+done:
+    free(old);
+    free(text);
+    free(lua);
+    free(reqtext);
+    json_decref(kc);
+    pgw_outcome_clear(&out);
+    pgw_msg_clear(&m);
+    json_decref(headers);
+    free(body.data);
+    return rc;
+}
+
 static int pgwctl__cmd_notify(struct pgwctl_ch *c, const char *body_file, const char *ctype,
                               json_t *headers, const char *query)
 {
@@ -514,11 +679,16 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
         {"header", required_argument, NULL, 'H'},
         {"query", required_argument, NULL, 'q'},
         {"file", required_argument, NULL, 'f'},
+        {"like", required_argument, NULL, 'L'},
+        {"dir", required_argument, NULL, 'D'},
+        {"from", required_argument, NULL, 'F'},
+        {"out", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *conf = getenv("PAYGW_CONF"), *input = NULL, *body_file = NULL;
     const char *ctype = NULL, *query = NULL, *sub, *name, *op = NULL, *file = NULL;
+    const char *like = NULL, *dir = ".", *from = NULL, *out_file = NULL;
     json_t *headers = json_object(), *order = NULL;
     struct pgwctl_ch c;
     long timeout_ms = 0;
@@ -538,7 +708,7 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
     }
     optind = 0;     /* 0: GNU getopt re-initialises and permutes, so options may
                        come before or after the words */
-    while ((ch = getopt_long(argc, argv, "c:i:rm:b:C:H:q:f:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:i:rm:b:C:H:q:f:L:D:F:o:h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': conf = optarg; break;
         case 'i': input = optarg; break;
@@ -554,6 +724,10 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
             break;
         case 'q': query = optarg; break;
         case 'f': file = optarg; break;
+        case 'L': like = optarg; break;
+        case 'D': dir = optarg; break;
+        case 'F': from = optarg; break;
+        case 'o': out_file = optarg; break;
         case 'h': pgwctl__channel_usage(stdout); rc = PGWCTL_EXIT_OK; goto done;
         default: pgwctl__channel_usage(stderr); goto done;
         }
@@ -564,7 +738,16 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
     }
     sub = argv[optind++];
     name = optind < argc ? argv[optind++] : NULL;
-    if (strcmp(sub, "render") == 0 || strcmp(sub, "exchange") == 0) {
+    if (strcmp(sub, "new") == 0) {
+        if (name == NULL || like == NULL || optind < argc) {
+            fprintf(stderr, "paygwctl: channel new NAME --like ARCHETYPE [--dir ROOT]\n");
+            goto done;
+        }
+        rc = pgwctl_scaffold_new(name, like, dir, from);
+        goto done;
+    }
+    if (strcmp(sub, "render") == 0 || strcmp(sub, "exchange") == 0
+        || strcmp(sub, "record") == 0) {
         op = optind < argc ? argv[optind++] : NULL;
     }
     if (name == NULL || conf == NULL || optind < argc) {
@@ -573,8 +756,8 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
                 ? "--conf paygwd.conf is required" : "unexpected argument");
         goto done;
     }
-    if ((strcmp(sub, "render") == 0 || strcmp(sub, "exchange") == 0)
-        && (op == NULL || input == NULL)) {
+    if ((strcmp(sub, "render") == 0 || strcmp(sub, "exchange") == 0
+         || strcmp(sub, "record") == 0) && (op == NULL || input == NULL)) {
         fprintf(stderr, "paygwctl: channel %s needs OP and --input ORDER.json\n", sub);
         goto done;
     }
@@ -588,7 +771,7 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
     }
     if (strcmp(sub, "test") != 0 && strcmp(sub, "render") != 0
         && strcmp(sub, "exchange") != 0 && strcmp(sub, "notify") != 0
-        && strcmp(sub, "statement") != 0) {
+        && strcmp(sub, "statement") != 0 && strcmp(sub, "record") != 0) {
         fprintf(stderr, "paygwctl: unknown channel command '%s'\n", sub);
         goto done;
     }
@@ -615,6 +798,8 @@ int pgwctl_cmd_channel(const struct pgwctl_opts *o, int argc, char **argv)
         pgw_msg_clear(&m);
     } else if (strcmp(sub, "exchange") == 0) {
         rc = pgwctl__cmd_exchange(&c, op, order, timeout_ms);
+    } else if (strcmp(sub, "record") == 0) {
+        rc = pgwctl__cmd_record(&c, conf, name, op, order, timeout_ms, out_file);
     } else if (strcmp(sub, "statement") == 0) {
         rc = pgwctl__cmd_statement(&c, file);
     } else {

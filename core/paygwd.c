@@ -24,6 +24,7 @@
 #include "pgw_auth.h"
 #include "pgw_config.h"
 #include "pgw_daemon.h"
+#include "pgw_health.h"
 #include "pgw_log.h"
 #include "pgw_pack.h"
 #include "pgw_packver.h"
@@ -198,7 +199,8 @@ main(int argc, char **argv)
     }
     /* OAuth2 channels fetch their first token before orders need it */
     pgw_auth_refresh(&d);
-    if (pgw_recover(&d) != PGW_OK || pgw_scheduler_start(&d) != PGW_OK) {
+    if (pgw_recover(&d) != PGW_OK || pgw_breaker_restore(&d) != PGW_OK
+        || pgw_scheduler_start(&d) != PGW_OK) {
         fprintf(stderr, "paygwd: recovery or scheduler start failed\n");
         goto out;
     }

@@ -274,6 +274,13 @@ const char pgw_schema_sql[] =
     " PRIMARY KEY (channel, method, app));"
     /* every pack version change: installed, canary, promoted, rolled_back,
      * canary_dropped, canary_rolled_back, refused (docs/pack-versions.md) */
+    /* circuit breakers not closed (routing/pgw_breaker.c): restored at start */
+    "CREATE TABLE IF NOT EXISTS breaker_state ("
+    " channel TEXT NOT NULL,"
+    " method TEXT NOT NULL,"
+    " opened_at BIGINT NOT NULL,"
+    " changed_at BIGINT NOT NULL,"
+    " PRIMARY KEY (channel, method));"
     "CREATE TABLE IF NOT EXISTS pack_events ("
     " id INTEGER PRIMARY KEY,"
     " at BIGINT NOT NULL,"

@@ -62,9 +62,53 @@ pgw__alert(struct pgw_daemon *d, struct pgw_txn *txn, const struct pgw_health *h
                 "inssnssi", pgw_store_next_id(d->store, "discrepancies"), kind,
                 pgw_circuit_name(h->circuit), h->channel, text, pgw_now_ms());
     d->metrics.discrepancies++;
+    /* the state survives a restart: a half-open breaker comes back open
+     * (its probe is redone), a closed one has no row */
+    if (h->circuit == PGW_CB_CLOSED) {
+        pgw_txn_add(txn, -1, "DELETE FROM breaker_state WHERE channel = ? AND"
+                             " method = ?", "ss", h->channel, h->method);
+    } else {
+        pgw_txn_add(txn, 1,
+                    "INSERT INTO breaker_state (channel, method, opened_at,"
+                    " changed_at) VALUES (?, ?, ?, ?) ON CONFLICT (channel,"
+                    " method) DO UPDATE SET opened_at = excluded.opened_at,"
+                    " changed_at = excluded.changed_at",
+                    "ssii", h->channel, h->method, h->opened_at, h->changed_at);
+    }
     if (own) {
         pgw_store_submit(d->store, own, NULL, NULL);
     }
+}
+
+
+int
+pgw_breaker_restore(struct pgw_daemon *d)
+{
+    sqlite3_stmt *st = pgw_store_query(d->store,
+                                       "SELECT channel, method, opened_at,"
+                                       " changed_at FROM breaker_state"
+                                       " WHERE changed_at > ?", "i", (int64_t) 0);
+
+    if (st == NULL) {
+        return PGW_ERR;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *channel = pgw_col_text(st, 0), *method = pgw_col_text(st, 1);
+        struct pgw_health *h;
+
+        if (pgw_config_channel(d->conf, channel) == NULL
+            || (h = pgw_health_get(channel, method)) == NULL) {
+            continue;           /* a channel no longer configured */
+        }
+        h->circuit = PGW_CB_OPEN;
+        h->opened_at = sqlite3_column_int64(st, 2);
+        h->changed_at = sqlite3_column_int64(st, 3);
+        pgw_log(PGW_LOG_WARN, "channel.breaker", "%s %s: circuit open (restored"
+                " after a restart; probe due %lld ms after it opened)", channel,
+                method, (long long) (h->changed_at - h->opened_at));
+    }
+    sqlite3_reset(st);
+    return PGW_OK;
 }
 
 

@@ -104,6 +104,9 @@ int pgw_health_eligible(const char *channel, const char *method,
  * are neither 5xx nor FAILED and all adds network errors and timeouts — an
  * unknown channel scores 1/2 */
 int64_t pgw_health_score(const char *channel, const char *method, int64_t now);
+/* start-up: breakers that were open (or probing) when paygwd stopped come
+ * back open with their opening time (breaker_state table) */
+int pgw_breaker_restore(struct pgw_daemon *d);
 /* scheduler tick: open breakers whose time is up go half-open and probe */
 void pgw_breaker_tick(struct pgw_daemon *d);
 

@@ -7,7 +7,8 @@
 //     A, PROCESSING, never resent; a 5xx at B is never rerouted either. Heal A: the
 //     half-open probe is a query (no pay reaches A), the breaker closes, A takes orders.
 //  2. A refuses connections (endpoint at a closed loopback port): new orders drawn to A
-//     are rerouted (NOT_SENT) to B, the breaker opens, and its probe fails -> open again.
+//     are rerouted (NOT_SENT) to B, the breaker opens, and its probe fails -> open again;
+//     a restart of paygwd keeps it open (breaker_state) and the probes go on.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -185,5 +186,19 @@ describe('breaker: connect-refused reroutes (NOT_SENT) and a failed probe keeps 
       (k) => k.length >= 3 && k.slice(-2).join() === 'breaker_half_open,breaker_open', { timeoutMs: 8000, intervalMs: 100 });
     assert.match(alerts(stack).at(-1).detail, /probe query of order \d+: failed/);
     assert.notEqual((await routes(stack))[A].circuit, 'closed');
+  });
+
+  it('a restart keeps the breaker open: new orders still go to B, never first to the sick A', async () => {
+    await stack.restartCore();
+    assert.equal((await routes(stack))[A].circuit, 'open', 'restored open');
+    for (let i = 0; i < 3; i++) {
+      const p = await pays(stack, await order(stack));
+      assert.equal(p.length, 1, JSON.stringify(p));
+      assert.equal(p[0].channel, B);
+    }
+    // and it keeps probing after the restart (A still refuses: open again)
+    const n = alerts(stack).length;
+    await waitFor('a probe after the restart', async () => alerts(stack).slice(n).map((a) => a.kind),
+      (k) => k.join().includes('breaker_half_open,breaker_open'), { timeoutMs: 8000, intervalMs: 100 });
   });
 });

@@ -50,32 +50,7 @@ pgw__authorized(struct pgw_daemon *d, struct evhttp_request *req)
 static json_t *
 pgw__rows(struct pgw_daemon *d, const char *sql, int64_t order_id)
 {
-    json_t *arr = json_array();
-    sqlite3_stmt *st = pgw_store_query(d->store, sql, "i", order_id);
-
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        json_t *row = json_object();
-        for (int c = 0; c < sqlite3_column_count(st); c++) {
-            const char *name = sqlite3_column_name(st, c);
-            switch (sqlite3_column_type(st, c)) {
-            case SQLITE_INTEGER:
-                json_object_set_new(row, name,
-                                    json_integer(sqlite3_column_int64(st, c)));
-                break;
-            case SQLITE_NULL:
-                json_object_set_new(row, name, json_null());
-                break;
-            default:
-                json_object_set_new(row, name,
-                                    json_string(pgw_col_text(st, c)));
-            }
-        }
-        json_array_append_new(arr, row);
-    }
-    if (st) {
-        sqlite3_reset(st);
-    }
-    return arr;
+    return pgw_store_rows_json(pgw_store_query(d->store, sql, "i", order_id));
 }
 
 

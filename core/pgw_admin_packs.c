@@ -29,30 +29,12 @@
 static json_t *
 pgw__events(struct pgw_daemon *d)
 {
-    json_t *arr = json_array();
-    sqlite3_stmt *st = pgw_store_query(d->store,
-                                       "SELECT id, at, channel, action, old_version,"
-                                       " new_version, who, reason, error FROM"
-                                       " pack_events WHERE id > ? ORDER BY id DESC"
-                                       " LIMIT 200", "i", (int64_t) 0);
-
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        json_t *row = json_object();
-        for (int c = 0; c < sqlite3_column_count(st); c++) {
-            const char *name = sqlite3_column_name(st, c);
-            int type = sqlite3_column_type(st, c);
-            json_object_set_new(row, name,
-                                type == SQLITE_INTEGER
-                                    ? json_integer(sqlite3_column_int64(st, c))
-                                : type == SQLITE_NULL ? json_null()
-                                                      : json_string(pgw_col_text(st, c)));
-        }
-        json_array_append_new(arr, row);
-    }
-    if (st) {
-        sqlite3_reset(st);
-    }
-    return arr;
+    return pgw_store_rows_json(pgw_store_query(d->store,
+                                               "SELECT id, at, channel, action,"
+                                               " old_version, new_version, who,"
+                                               " reason, error FROM pack_events"
+                                               " WHERE id > ? ORDER BY id DESC"
+                                               " LIMIT 200", "i", (int64_t) 0));
 }
 
 

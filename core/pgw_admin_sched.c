@@ -27,38 +27,6 @@
 #define PGW__PUSH_MAX 64
 
 
-/* rows of st (bound, borrowed) as objects, column names as keys */
-static json_t *
-pgw__rows(sqlite3_stmt *st)
-{
-    json_t *arr = json_array();
-
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        json_t *row = json_object();
-
-        for (int c = 0; c < sqlite3_column_count(st); c++) {
-            const char *name = sqlite3_column_name(st, c);
-
-            switch (sqlite3_column_type(st, c)) {
-            case SQLITE_INTEGER:
-                json_object_set_new(row, name,
-                                    json_integer(sqlite3_column_int64(st, c)));
-                break;
-            case SQLITE_NULL:
-                json_object_set_new(row, name, json_null());
-                break;
-            default:
-                json_object_set_new(row, name,
-                                    json_string(pgw_col_text(st, c)));
-            }
-        }
-        json_array_append_new(arr, row);
-    }
-    if (st) {
-        sqlite3_reset(st);
-    }
-    return arr;
-}
 
 
 static void
@@ -72,7 +40,7 @@ pgw__review(struct pgw_daemon *d, struct evhttp_request *req)
         " ON o.id = r.order_id WHERE r.cleared_at IS NULL"
         " ORDER BY r.since LIMIT ?", "i", (int64_t) 500);
 
-    pgw_http_json(req, 200, json_pack("{s:o}", "review", pgw__rows(st)));
+    pgw_http_json(req, 200, json_pack("{s:o}", "review", pgw_store_rows_json(st)));
 }
 
 
@@ -94,7 +62,7 @@ pgw__notifications(struct pgw_daemon *d, struct evhttp_request *req)
         " AND (?2 = '' OR o.out_trade_no = ?2) AND (?3 = '' OR x.app_id = ?3)"
         " ORDER BY x.id DESC LIMIT 500", "sss", state, no, app);
     pgw_http_json(req, 200,
-                  json_pack("{s:o}", "notifications", pgw__rows(st)));
+                  json_pack("{s:o}", "notifications", pgw_store_rows_json(st)));
 }
 
 

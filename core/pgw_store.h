@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 struct event_base;
@@ -68,5 +69,9 @@ struct pgw_store_stats {
     uint64_t errors;
 };
 void pgw_store_stats(struct pgw_store *store, struct pgw_store_stats *out);
+
+/* every row of st (bound; NULL: an empty array) as an object with the
+ * column names as keys (integers, NULL, else text); st is reset after */
+json_t *pgw_store_rows_json(sqlite3_stmt *st);
 
 #endif

@@ -408,3 +408,25 @@ describe('every channel pack, the same scenarios, end to end', { concurrency: CH
     });
   }
 });
+
+// A genuinely signed "paid" notify in another currency than the order's is a discrepancy,
+// not a success (issue 6, notify in). Adyen's notification item carries amount.currency
+// inside what the HMAC signs, and the sim signs whatever item it is told to send; the
+// other packs' checks are the same host code (core/pgw_notify_in.c).
+describe('a notify in another currency is a discrepancy, not a success', () => {
+  it('adyen: AUTHORISATION in USD for a EUR order leaves it PROCESSING with a currency_mismatch', { timeout: 45000 }, async () => {
+    if (!RUN.includes('adyen')) return;     // PAYGW_E2E_CHANNELS left Adyen out
+    const k = kit('adyen');
+    const o = await k.openOrder('CM');
+    const ack = await k.notify(o.no, 'valid', { overrides: { amount: { currency: 'USD', value: k.P.amount } } });
+    assert.ok(ack.status > 0, `the notify reached paygwd: ${JSON.stringify(ack)}`);
+    const d = await waitFor(`${o.no} currency discrepancy`, () => stack.adminOrder(o.no),
+      (x) => trace.discrepancies(x).some((r) => r.kind === 'currency_mismatch'), { timeoutMs: SETTLE_MS, intervalMs: POLL_MS });
+    assert.match(trace.discrepancies(d).find((r) => r.kind === 'currency_mismatch').detail || '', /USD/);
+    await k.stays(o.no, 'PROCESSING', 1000);
+    // the same notify in the order's currency settles it
+    const ok = await k.notify(o.no, 'valid');
+    assert.ok(ok.status >= 200 && ok.status < 300, JSON.stringify(ok));
+    await k.waitStatus(o.no, 'SUCCESS');
+  });
+});

@@ -381,8 +381,8 @@ pgw_packver_note(struct pgw_daemon *d, const struct pgw_pack *pack, int error)
     if (can_rate > base_rate + 0.05) {
         char why[256], can_v[16], cur_v[16];
         snprintf(can_v, sizeof(can_v), "%s", pgw_pack_version(pv->canary));
-        snprintf(cur_v, sizeof(cur_v), "%s", pgw__v(pgw_packs_get(d->packs, channel))
-                                             ? pgw__v(pgw_packs_get(d->packs, channel)) : "");
+        const char *cv = pgw__v(pgw_packs_get(d->packs, channel));
+        snprintf(cur_v, sizeof(cur_v), "%s", cv ? cv : "");
         snprintf(why, sizeof(why), "canary %s: %llu errors in %llu outcomes (%.0f%%)"
                  " against %.0f%% for %s: rolled back", can_v,
                  (unsigned long long) pv->can_err, (unsigned long long) pv->can_n,

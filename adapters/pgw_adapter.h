@@ -60,6 +60,9 @@ void pgw_lua_guard_done(lua_State *L, int idx);               /* release now */
 
 /* gw table (pgw_lua_gw.c): builds the global "gw" */
 void pgw_lua_open_gw(lua_State *L);
+/* string.find / match / gmatch / gsub with a step budget (pgw_lua_pattern.c),
+ * set into the string table on top of the stack */
+void pgw_lua_pattern_install(lua_State *L);
 int pgw_luaopen_json(lua_State *L);
 int pgw_luaopen_xml(lua_State *L);
 int pgw_luaopen_form(lua_State *L);

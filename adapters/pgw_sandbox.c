@@ -5,7 +5,8 @@
  * state), the trimmed library set (base, string, table, math, utf8 only: no
  * io, os, package/require, debug, coroutine), the patched base library
  * (load is text-only, loadfile/dofile/print/warn gone, collectgarbage limited
- * to "collect"/"count"/"step", string.dump gone, the string metatable
+ * to "collect"/"count"/"step", string.dump gone, string.find / match /
+ * gmatch / gsub replaced by versions with a step budget, the string metatable
  * hidden from getmetatable), the per-call instruction
  * budget (LUA_MASKCOUNT hook that raises "instruction budget exhausted" and
  * keeps raising at every instruction once exhausted, so pcall in a script
@@ -209,6 +210,9 @@ pgw_sbx_setup(lua_State *L)
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
+    /* the pattern functions with a step budget: Lua's run in C, out of
+     * reach of the instruction budget (pgw_lua_pattern.c) */
+    pgw_lua_pattern_install(L);
     lua_pop(L, 1);
 
     /* the strings' shared metatable: getmetatable("") is false, so a script

@@ -264,8 +264,8 @@ pgw__route_line(struct pgw_routes *r, char **tok, int ntok, int line,
     if (strlen(tok[1]) >= sizeof(rt.channel) || strlen(tok[2]) >= sizeof(rt.method)) {
         return "channel or method name too long";
     }
-    strcpy(rt.channel, tok[1]);
-    strcpy(rt.method, tok[2]);
+    snprintf(rt.channel, sizeof(rt.channel), "%s", tok[1]);
+    snprintf(rt.method, sizeof(rt.method), "%s", tok[2]);
     for (size_t i = 0; i < r->nroutes; i++) {
         if (strcmp(r->routes[i].channel, rt.channel) == 0
             && strcmp(r->routes[i].method, rt.method) == 0) {
@@ -350,7 +350,7 @@ pgw__app_line(struct pgw_routes *r, char **tok, int ntok, int line,
     if (strlen(tok[1]) >= sizeof(a.app)) {
         return "app id too long";
     }
-    strcpy(a.app, tok[1]);
+    snprintf(a.app, sizeof(a.app), "%s", tok[1]);
     for (int i = 2; i < ntok; i++) {
         char *eq = strchr(tok[i], '=');
         const char *key = tok[i], *val;
@@ -365,7 +365,7 @@ pgw__app_line(struct pgw_routes *r, char **tok, int ntok, int line,
             if (strlen(val) >= sizeof(a.method)) {
                 e = "too long";
             } else {
-                strcpy(a.method, val);
+                snprintf(a.method, sizeof(a.method), "%s", val);
             }
         } else if (strcmp(key, "min") == 0) {
             e = pgw__amount(val, &a.min_amount);
@@ -423,7 +423,7 @@ pgw__strategy_line(struct pgw_routes *r, char **tok, int ntok, int line,
     if (strlen(tok[1]) >= sizeof(s.method)) {
         return "method name too long";
     }
-    strcpy(s.method, tok[1]);
+    snprintf(s.method, sizeof(s.method), "%s", tok[1]);
     s.strategy = pgw__strategy_parse(tok[2]);
     if (s.strategy < 0) {
         snprintf(msg, msglen, "unknown strategy \"%s\" (weighted, priority,"

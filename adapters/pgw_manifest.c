@@ -11,7 +11,11 @@
  * (required when the pack verifies notifies).  Required (script): codes.<op>
  * for every operation, each with a success list; every list is
  * {codes = {...non-empty strings}, source = "http..."}, and no code appears
- * on two lists of the same operation.  Errors read "<file>: <field>: <why>".
+ * on two lists of the same operation.  An operation whose synchronous answer
+ * is never a final success (a refund or payout the channel only accepts; the
+ * result comes by query or notify) says so instead of inventing a code:
+ * success = {none = "<why, at least 20 bytes>", source = "http..."} -- a list
+ * with no codes, so nothing can match it.  Errors read "<file>: <field>: <why>".
  */
 
 #include <stdio.h>
@@ -100,10 +104,27 @@ pgw_mf_codes(const json_t *m, const char *op, const char *sfile, char *err, size
             PGW_MF_FAIL(sfile, "codes.%s.%s: unknown list (expected success, failure, "
                         "processing, closed, not_found or rejected)", op, name);
         }
-        if (!json_is_array(arr) || json_array_size(arr) == 0) {
+        if (json_object_get(list, "none") != NULL) {
+            const json_t *why = json_object_get(list, "none");
+            if (strcmp(name, "success") != 0) {
+                json_decref(seen);
+                PGW_MF_FAIL(sfile, "codes.%s.%s.none: only a success list may be "
+                            "declared empty (leave the %s list out instead)", op, name, name);
+            }
+            if (arr != NULL) {
+                json_decref(seen);
+                PGW_MF_FAIL(sfile, "codes.%s.success: has both 'none' and 'codes'", op);
+            }
+            if (!json_is_string(why) || json_string_length(why) < 20
+                || json_string_length(why) >= 512) {
+                json_decref(seen);
+                PGW_MF_FAIL(sfile, "codes.%s.success.none: must say why no synchronous "
+                            "answer of '%s' is final (20-511 bytes)", op, op);
+            }
+        } else if (!json_is_array(arr) || json_array_size(arr) == 0) {
             json_decref(seen);
-            PGW_MF_FAIL(sfile, "codes.%s.%s.codes: must be a non-empty list of strings",
-                        op, name);
+            PGW_MF_FAIL(sfile, "codes.%s.%s.codes: must be a non-empty list of strings "
+                        "(or, for success only, none = \"<why>\")", op, name);
         }
         if (!json_is_string(src) || strncmp(json_string_value(src), "http", 4) != 0) {
             json_decref(seen);

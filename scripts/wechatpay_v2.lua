@@ -95,9 +95,10 @@ S.codes = {
   },
   refund = {
     -- the refund API's SUCCESS is "申请退款成功" = accepted only; the final
-    -- state comes from refundquery or the refund notify.  The contract needs
-    -- a success list: this code is never produced by the parser.
-    success = { source = DOC_REFUND, codes = { "NO_SYNC_FINAL_STATE" } },
+    -- state comes from refundquery or the refund notify.
+    success = { source = DOC_REFUND, none = "SUCCESS here means the refund "
+                .. "application was accepted (申请退款成功); the refund's own state "
+                .. "comes from refundquery or the refund notify" },
     failure = { source = DOC_REFUND, codes = {
       "TRADE_OVERDUE", "NOTENOUGH", "USER_ACCOUNT_ABNORMAL", "INVALID_TRANSACTIONID",
     } },

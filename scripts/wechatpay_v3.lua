@@ -89,11 +89,11 @@ S.codes = {
     not_found = { source = DOC_REFUND_QUERY, codes = { "RESOURCE_NOT_EXISTS" } },
   },
   payout = {
-    -- a created batch is only accepted (ACCEPTED / PROCESSING); the outcome
-    -- is the detail's (payout_query).  The contract needs a success list:
-    -- this code is never produced by the parser.  Payouts read strictly: no
-    -- error code is a definite failure ("遇到新的错误码请勿换单重试").
-    success = { source = DOC_TRANSFER, codes = { "NO_SYNC_FINAL_STATE" } },
+    -- Payouts read strictly: no error code is a definite failure
+    -- ("遇到新的错误码请勿换单重试").
+    success = { source = DOC_TRANSFER, none = "a created transfer batch is only "
+                .. "accepted (ACCEPTED / PROCESSING); each transfer's outcome is "
+                .. "its detail's, read by payout_query" },
     processing = { source = DOC_TRANSFER, codes = {
       "ACCEPTED", "PROCESSING", "WAIT_PAY", "FINISHED", "SYSTEM_ERROR", "FREQUENCY_LIMITED",
       "NOT_ENOUGH", "INVALID_REQUEST", "QUOTA_EXCEED",

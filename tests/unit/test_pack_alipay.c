@@ -856,6 +856,59 @@ test_manifest_errors_name_file_and_field(void **state)
     assert_int_equal(pgw_packs_load(ps, "alipay", cfg, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "codes.query: code 'TRADE_SUCCESS' is on both"));
     free(bad);
+
+    /* "no synchronous success" is declared, with a reason, on success only */
+    {
+        static const struct {
+            const char *list;
+            const char *field;
+        } refused[] = {
+            { "success = { source = DOC_CLOSE, none = \"too short\" },",
+              "codes.close.success.none: must say why" },
+            { "success = { source = DOC_CLOSE, none = 42 },",
+              "codes.close.success.none: must say why" },
+            { "success = { source = DOC_CLOSE, codes = { \"10000\" }, "
+              "none = \"the close is only ever accepted here\" },",
+              "codes.close.success: has both 'none' and 'codes'" },
+            { "success = { source = DOC_CLOSE, codes = {} },",
+              "codes.close.success.codes: must be a non-empty list" },
+        };
+        const char *old_list = "success = { source = DOC_CLOSE, codes = { \"10000\", "
+                               "\"40004:ACQ.TRADE_NOT_EXIST:EXPIRED\" } },";
+        const char *fail_none = "failure = { source = DOC_CLOSE, none = \"a failure list "
+                                "cannot be declared empty\" },";
+        size_t i;
+
+        for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+            bad = replace(s, old_list, refused[i].list);
+            spit("scripts/alipay.lua", bad);
+            assert_int_equal(pgw_packs_load(ps, "alipay", cfg, err, sizeof(err)), -1);
+            if (strstr(err, refused[i].field) == NULL) {
+                fail_msg("case %zu: unexpected message: %s", i, err);
+            }
+            free(bad);
+        }
+        bad = replace(s, "not_found = { source = DOC_CLOSE, codes = "
+                      "{ \"40004:ACQ.TRADE_NOT_EXIST\" } },", fail_none);
+        spit("scripts/alipay.lua", bad);
+        assert_int_equal(pgw_packs_load(ps, "alipay", cfg, err, sizeof(err)), -1);
+        if (strstr(err, "codes.close.failure.none: only a success list") == NULL) {
+            fail_msg("unexpected message: %s", err);
+        }
+        free(bad);
+
+        /* accepted by the contract: the close then has no success code, so
+         * its 10000 answer, which the script still reports, is PROCESSING --
+         * and the pack's own fixture (which expects SUCCESS) says so */
+        bad = replace(s, old_list, "success = { source = DOC_CLOSE, none = \"the close is "
+                      "only accepted here; a query settles it\" },");
+        spit("scripts/alipay.lua", bad);
+        assert_int_equal(pgw_packs_load(ps, "alipay", cfg, err, sizeof(err)), -1);
+        if (strstr(err, "('close success'): class is PROCESSING (code '10000'") == NULL) {
+            fail_msg("unexpected message: %s", err);
+        }
+        free(bad);
+    }
     free(s);
     free(t);
     json_decref(cfg);

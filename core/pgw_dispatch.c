@@ -164,6 +164,12 @@ pgw__settle_run(struct pgw__settle *s)
                     " WHEN 'PENDING' THEN 'FAILED' ELSE voucher_status END,"
                     " fail_reason = COALESCE(fail_reason, ?) WHERE id = ?",
                     "si", s->reason, o.id);
+    } else if (s->to == PGW_ST_SUCCESS) {
+        /* a method with no buyer-facing credential (direct card, micropay)
+         * settles its voucher with the payment: nothing is left to wait for */
+        pgw_txn_add(txn, -1,
+                    "UPDATE orders SET voucher_status = 'READY'"
+                    " WHERE id = ? AND voucher_status = 'PENDING'", "i", o.id);
     }
     pgw_order_txn_transition(d, txn, &o, o.status, s->to, s->reason,
                              s->evidence);

@@ -220,6 +220,13 @@ const ROWS = [
       await k.waitStatus(o.no, 'SUCCESS');
     }
     await k.oncePaid(o.no, 'success');
+    if (P.kind !== 'prepay') {
+      // no buyer-facing credential: the voucher settles with the payment (READY, none)
+      const v = await k.voucherOf(o.voucher);
+      assert.equal(v.json && v.json.status, 'READY', `${ch} voucher of a paid ${P.kind} order: ${v.text}`);
+      assert.equal(v.json.payment_status, 'SUCCESS');
+      assert.equal(v.json.credential, undefined, `${ch}: no credential was made: ${v.text}`);
+    }
     const notes = await waitFor(`${ch} caller notification`, () => k.callerNotes(o.no), (n) => n.length >= 1, { timeoutMs: SETTLE_MS });
     assertNotificationSigned(stack.apps.A1.secret, notes[0]);
     assert.equal(JSON.parse(notes[0].body).type, 'payment.succeeded');
@@ -235,10 +242,9 @@ const ROWS = [
     await k.waitStatus(o.no, 'FAILED');
     const v = await k.voucherOf(o.voucher);
     assertStatus(v, 200);
-    if (P.kind === 'prepay') {
-      assert.equal(v.json.status, 'FAILED', `${ch} voucher of a failed prepay: ${v.text}`);
-      assert.ok(v.json.reason, `${ch}: the voucher names the reason: ${v.text}`);
-    }
+    // prepay or not, a failed payment's voucher says FAILED and why
+    assert.equal(v.json.status, 'FAILED', `${ch} voucher of a failed ${P.kind} pay: ${v.text}`);
+    assert.ok(v.json.reason, `${ch}: the voucher names the reason: ${v.text}`);
     await k.oncePaid(o.no, 'definite failure');
     const notes = await waitFor(`${ch} caller notification`, () => k.callerNotes(o.no), (n) => n.length >= 1, { timeoutMs: SETTLE_MS });
     assert.equal(JSON.parse(notes[0].body).type, 'payment.failed');

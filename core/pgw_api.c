@@ -45,9 +45,9 @@
 #include "pgw_notify_in.h"
 #include "pgw_order.h"
 #include "pgw_pack.h"
+#include "pgw_refresh.h"
 #include "pgw_route.h"
 #include "pgw_store.h"
-#include "pgw_tokens.h"
 #include "pgw_xfer.h"
 
 #define PGW__MAX_WAIT_MS 30000
@@ -602,35 +602,6 @@ done:
 
 /* ---- GET /v1/payments/{no}, POST /v1/payments/{no}/close ------------------- */
 
-/* ?refresh=true token buckets, one per app (apps.conf is small and fixed
- * for the process's life; an app past the table shares the last bucket) */
-#define PGW__REFRESH_APPS 256
-
-static struct {
-    char app_id[72];
-    struct pgw_tokens bucket;
-} pgw__refresh_apps[PGW__REFRESH_APPS];
-
-
-static struct pgw_tokens *
-pgw__refresh_bucket(const char *app_id)
-{
-    int i;
-
-    for (i = 0; i < PGW__REFRESH_APPS - 1; i++) {
-        if (pgw__refresh_apps[i].app_id[0] == '\0') {
-            snprintf(pgw__refresh_apps[i].app_id,
-                     sizeof(pgw__refresh_apps[i].app_id), "%s", app_id);
-            break;
-        }
-        if (strcmp(pgw__refresh_apps[i].app_id, app_id) == 0) {
-            break;
-        }
-    }
-    return &pgw__refresh_apps[i].bucket;
-}
-
-
 static int64_t
 pgw__count_sending(struct pgw_daemon *d, int64_t order_id)
 {
@@ -649,56 +620,37 @@ pgw__count_sending(struct pgw_daemon *d, int64_t order_id)
 }
 
 
-/* ?refresh=true asks the channel now — never before the order's first query
- * is due (the first-query delay), at most once per refresh_min_interval_ms
- * per order, within the app's refresh_rate / refresh_burst bucket and the
- * channel's query_concurrency. The query is outside the schedule. */
+/* ?refresh=true on a payment (pgw_refresh.c decides; the query is outside
+ * the schedule) */
 static const char *
 pgw__refresh(struct pgw_daemon *d, const char *app_id,
              const struct pgw_order *o, int64_t *wait_ms)
 {
-    int64_t now = pgw_now_ms(), last = 0;
+    struct pgw_refresh_facts f = {
+        .status = o->status, .channel = o->channel,
+        .next_query_at = o->next_query_at, .query_count = o->query_count,
+    };
+    const char *result;
     sqlite3_stmt *st;
+    int go;
 
-    *wait_ms = 0;
-    if (o->status != PGW_ST_PROCESSING) {
-        return pgw_status_is_final(o->status) ? "FINAL" : "NOT_SENT_YET";
+    if (o->status == PGW_ST_PROCESSING && o->channel[0] != '\0') {
+        st = pgw_store_query(d->store, "SELECT MAX(started_at) FROM attempts"
+                                       " WHERE order_id = ? AND op = 'query'",
+                             "i", o->id);
+        if (st && sqlite3_step(st) == SQLITE_ROW) {
+            f.last_query_at = sqlite3_column_int64(st, 0);
+        }
+        if (st) {
+            sqlite3_reset(st);
+        }
+        f.sending = pgw__count_sending(d, o->id);
     }
-    if (o->channel[0] == '\0' || o->next_query_at == 0) {
-        return "NOT_SENT_YET";
+    result = pgw_refresh_decide(d, app_id, &f, &go, wait_ms);
+    if (go) {
+        pgw_dispatch_refresh(d, o->id);
     }
-    if (o->query_count == 0 && now < o->next_query_at) {
-        *wait_ms = o->next_query_at - now;
-        return "TOO_EARLY";
-    }
-    st = pgw_store_query(d->store, "SELECT MAX(started_at) FROM attempts"
-                                   " WHERE order_id = ? AND op = 'query'",
-                         "i", o->id);
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
-        last = sqlite3_column_int64(st, 0);
-    }
-    if (st) {
-        sqlite3_reset(st);
-    }
-    if (last != 0 && now < last + d->conf->refresh_min_interval_ms) {
-        *wait_ms = last + d->conf->refresh_min_interval_ms - now;
-        return "TOO_SOON";
-    }
-    if (pgw__count_sending(d, o->id) > 0) {
-        *wait_ms = 500;
-        return "QUERYING";   /* one is on its way already */
-    }
-    if (pgw_dispatch_query_room(d, o->channel) <= 0) {
-        *wait_ms = 1000;
-        return "CHANNEL_BUSY";
-    }
-    if (!pgw_tokens_take(pgw__refresh_bucket(app_id),
-                         (double) d->conf->refresh_rate,
-                         (double) d->conf->refresh_burst, now, wait_ms)) {
-        return "RATE_LIMITED";
-    }
-    pgw_dispatch_refresh(d, o->id);
-    return "QUERYING";
+    return result;
 }
 
 
@@ -726,12 +678,7 @@ pgw__get_payment(struct pgw_daemon *d, struct evhttp_request *req,
 
         /* the order as stored, plus what the refresh did: QUERYING (GET
          * again shortly), or why not and when to try again */
-        json_object_set_new(j, "refresh",
-                            wait_ms > 0
-                                ? json_pack("{s:s, s:I}", "result", result,
-                                            "retry_after_ms",
-                                            (json_int_t) wait_ms)
-                                : json_pack("{s:s}", "result", result));
+        json_object_set_new(j, "refresh", pgw_refresh_json(result, wait_ms));
         pgw_http_json(req, 200, j);
         pgw_order_clear(&o);
         return;

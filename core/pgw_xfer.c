@@ -41,6 +41,7 @@
 #include "pgw_op.h"
 #include "pgw_order.h"
 #include "pgw_pack.h"
+#include "pgw_refresh.h"
 #include "pgw_route.h"
 #include "pgw_store.h"
 #include "pgw_xfer.h"
@@ -62,6 +63,7 @@ struct pgw__x {
     char channel_no[128];
     enum pgw_status status;
     int64_t query_count;
+    int64_t next_query_at;       /* 0: not sent yet */
     int64_t not_found_since;
     int64_t created_at;
     int64_t finished_at;
@@ -121,6 +123,7 @@ pgw__x_fill(struct pgw__x *x, sqlite3_stmt *st, int payout)
              pgw_col_text(st, 18));
     snprintf(x->out_trade_no, sizeof(x->out_trade_no), "%s",
              pgw_col_text(st, 19));
+    x->next_query_at = sqlite3_column_int64(st, 20);
 }
 
 
@@ -159,7 +162,8 @@ pgw__x_load_id(struct pgw_daemon *d, int payout, int64_t id, struct pgw__x *x)
                                  " query_count, COALESCE(not_found_since, 0),"
                                  " created_at, COALESCE(finished_at, 0),"
                                  " request, request_hash, notify_url, NULL,"
-                                 " fail_reason, account_masked, ''"
+                                 " fail_reason, account_masked, '',"
+                                 " COALESCE(next_query_at, 0)"
                                  " FROM payouts WHERE id = ?",
                                  "i", id)
                : pgw_store_query(d->store,
@@ -170,7 +174,8 @@ pgw__x_load_id(struct pgw_daemon *d, int payout, int64_t id, struct pgw__x *x)
                                  " COALESCE(finished_at, 0), request,"
                                  " request_hash, notify_url, reason,"
                                  " fail_reason, '', (SELECT out_trade_no FROM"
-                                 " orders WHERE orders.id = refunds.order_id)"
+                                 " orders WHERE orders.id = refunds.order_id),"
+                                 " COALESCE(next_query_at, 0)"
                                  " FROM refunds WHERE id = ?",
                                  "i", id),
         payout);
@@ -189,7 +194,8 @@ pgw__x_load_no(struct pgw_daemon *d, int payout, const char *app_id,
                                  " query_count, COALESCE(not_found_since, 0),"
                                  " created_at, COALESCE(finished_at, 0),"
                                  " request, request_hash, notify_url, NULL,"
-                                 " fail_reason, account_masked, ''"
+                                 " fail_reason, account_masked, '',"
+                                 " COALESCE(next_query_at, 0)"
                                  " FROM payouts WHERE app_id = ?"
                                  " AND out_payout_no = ?",
                                  "ss", app_id, no)
@@ -201,7 +207,8 @@ pgw__x_load_no(struct pgw_daemon *d, int payout, const char *app_id,
                                  " COALESCE(finished_at, 0), request,"
                                  " request_hash, notify_url, reason,"
                                  " fail_reason, '', (SELECT out_trade_no FROM"
-                                 " orders WHERE orders.id = refunds.order_id)"
+                                 " orders WHERE orders.id = refunds.order_id),"
+                                 " COALESCE(next_query_at, 0)"
                                  " FROM refunds WHERE app_id = ?"
                                  " AND out_refund_no = ?",
                                  "ss", app_id, no),
@@ -1578,12 +1585,55 @@ done:
 }
 
 
+/* ?refresh=true on a refund / payout: the same limits as a payment's
+ * (pgw_refresh.c); the query is refund_query / payout_query, outside the
+ * schedule, and moves the next scheduled one like any query */
+static const char *
+pgw__x_refresh(struct pgw_daemon *d, const struct pgw__x *x, int64_t *wait_ms)
+{
+    struct pgw_refresh_facts f = {
+        .status = x->status, .channel = x->channel,
+        .next_query_at = x->next_query_at, .query_count = x->query_count,
+    };
+    const char *result;
+    sqlite3_stmt *st = NULL;
+    int go;
+
+    if (x->status == PGW_ST_PROCESSING) {
+        st = x->payout
+                 ? pgw_store_query(d->store,
+                                   "SELECT MAX(CASE WHEN op = 'payout_query'"
+                                   " THEN started_at END), SUM(state ="
+                                   " 'SENDING') FROM payout_attempts"
+                                   " WHERE payout_id = ?", "i", x->id)
+                 : pgw_store_query(d->store,
+                                   "SELECT MAX(CASE WHEN a.op = 'refund_query'"
+                                   " THEN a.started_at END), SUM(a.state ="
+                                   " 'SENDING') FROM attempts a JOIN"
+                                   " refund_attempts ra ON ra.attempt_id ="
+                                   " a.id WHERE ra.refund_id = ?", "i", x->id);
+    }
+    if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+        f.last_query_at = sqlite3_column_int64(st, 0);
+        f.sending = sqlite3_column_int64(st, 1);
+    }
+    if (st != NULL) {
+        sqlite3_reset(st);
+    }
+    result = pgw_refresh_decide(d, x->app_id, &f, &go, wait_ms);
+    if (go) {
+        pgw__x_query(d, x->payout, x->id);
+    }
+    return result;
+}
+
+
 void
 pgw_xfer_api_get(struct pgw_daemon *d, struct evhttp_request *req,
                  const char *app_id, const char *no, int payout)
 {
     struct pgw__x x;
-    char at[32];
+    char at[32], refresh[8] = "";
     json_t *j, *attempts;
     sqlite3_stmt *st;
     int rc = pgw__x_load_no(d, payout, app_id, no, &x);
@@ -1659,6 +1709,13 @@ pgw_xfer_api_get(struct pgw_daemon *d, struct evhttp_request *req,
         sqlite3_reset(st);
     }
     json_object_set_new(j, "attempts", attempts);
+    pgw_http_query_param(req, "refresh", refresh, sizeof(refresh));
+    if (strcmp(refresh, "true") == 0) {
+        /* the row as stored, plus what the refresh did (GET again shortly) */
+        int64_t wait_ms = 0;
+        const char *result = pgw__x_refresh(d, &x, &wait_ms);
+        json_object_set_new(j, "refresh", pgw_refresh_json(result, wait_ms));
+    }
     pgw_http_json(req, 200, j);
     pgw__x_clear(&x);
 }

@@ -43,6 +43,7 @@ before(async () => {
       s.v3serials = { merchant: sim('wechatpay_v3', 'merchant_serial.txt'), platform: sim('wechatpay_v3', 'platform_serial.txt') };
     },
     extraConf: (s) => [
+      'refresh_min_interval_ms 300',
       ...channelLines('wechatpay_v2', s, { ...V2, api_key: 'wx_api_key', sign_type: 'MD5', spbill_create_ip: '127.0.0.1' }),
       ...channelLines('wechatpay_v3', s, {
         ...V3, app_appid: 'wx8888888888888888', merchant_private_key: 'wx3_merchant_private',
@@ -202,6 +203,41 @@ test('a verified refund notify settles the refund; a contrary one afterwards is 
   assert.ok(tr.discrepancies.some((d) => d.kind === 'refund_contrary_result' && d.detail.includes(no)), JSON.stringify(tr.discrepancies));
 });
 
+test('?refresh=true on a refund: never before its first query is due, then a query now, then too soon; FINAL once settled', { timeout: 60000 }, async () => {
+  const pay = await paidPayment();
+  const no = tradeNo('RR');
+  await script('wechatpay_v2', no, { refund_query: 'processing' });
+  assertStatus(await refund(refundBody(pay, no, 200)), 202);
+  const refresh = () => stack.api('GET', `/v1/refunds/${encodeURIComponent(no)}?refresh=true`);
+  const early = await refresh();
+  assertStatus(early, 200);
+  assertSigned(early);
+  assert.ok(['NOT_SENT_YET', 'TOO_EARLY'].includes(early.json.refresh.result), JSON.stringify(early.json.refresh));
+  if (early.json.refresh.result === 'TOO_EARLY') assert.ok(early.json.refresh.retry_after_ms > 0 && early.json.refresh.retry_after_ms <= 300);
+  // the schedule queries at +300, +800, +1800, +2800 ms; after the third the next is 1 s away
+  const qs = await waitFor(`three refund queries of ${no}`, async () => (await simRequests('wechatpay_v2', no)).filter(isOp('refund_query')),
+    (l) => l.length >= 3, { timeoutMs: 10000, intervalMs: 50 });
+  await sleep(350);
+  const r1 = await refresh();
+  assert.equal(r1.json.refresh.result, 'QUERYING', JSON.stringify(r1.json.refresh));
+  assert.equal(r1.json.status, 'PROCESSING');
+  const after = await waitFor('the refresh query', async () => (await simRequests('wechatpay_v2', no)).filter(isOp('refund_query')),
+    (l) => l.length >= 4, { timeoutMs: 3000, intervalMs: 20 });
+  assert.ok(after[3].t - qs[2].t < 900, `4th query ${after[3].t - qs[2].t} ms after the 3rd: the refresh asked, not the schedule (1000 ms)`);
+  const r2 = await refresh();
+  assert.equal(r2.json.refresh.result, 'TOO_SOON', JSON.stringify(r2.json.refresh));
+  assert.ok(r2.json.refresh.retry_after_ms > 0 && r2.json.refresh.retry_after_ms <= 300);
+  // the channel settles it; a refresh of a final refund asks nobody
+  await script('wechatpay_v2', no, { refund_query: 'success' });
+  await waitFor(`${no} SUCCESS`, () => refundStatus(no), (st) => st === 'SUCCESS', { timeoutMs: 20000, intervalMs: 200 });
+  const n = (await simRequests('wechatpay_v2', no)).filter(isOp('refund_query')).length;
+  const fin = await refresh();
+  assert.equal(fin.json.refresh.result, 'FINAL');
+  await sleep(400);
+  assert.equal((await simRequests('wechatpay_v2', no)).filter(isOp('refund_query')).length, n, 'no query after FINAL');
+  assert.deepEqual((await simRequests('wechatpay_v2', no)).filter(isOp('refund')).length, 1, 'the refund itself was sent once');
+});
+
 // ------------------------------------------------------------------ payouts
 
 function payoutBody(no, over = {}) {
@@ -242,6 +278,26 @@ test('payout: accepted at the channel that offers it, payout_query settles SUCCE
   assert.ok(msgs.length > 0);
   assert.ok(!msgs.includes('6222020200112233'), 'account_no unmasked in messages');
   assert.ok(!fs.readFileSync(path.join(stack.logs, 'paygwd.log'), 'utf8').includes('6222020200112233'));
+});
+
+test('?refresh=true on a payout asks payout_query now, within the same limits', { timeout: 60000 }, async () => {
+  const no = tradeNo('PR');
+  await script('wechatpay_v3', no, { payout_query: 'processing' });
+  assertStatus(await payout(payoutBody(no)), 202);
+  const refresh = () => stack.api('GET', `/v1/payouts/${encodeURIComponent(no)}?refresh=true`);
+  const qs = await waitFor(`three payout queries of ${no}`, async () => (await simRequests('wechatpay_v3', no)).filter(isOp('payout_query')),
+    (l) => l.length >= 3, { timeoutMs: 10000, intervalMs: 50 });
+  await sleep(350);
+  const r1 = await refresh();
+  assertSigned(r1);
+  assert.equal(r1.json.refresh.result, 'QUERYING', JSON.stringify(r1.json.refresh));
+  assert.equal(r1.json.payee.account_no, '622202******2233', 'the refresh answer is masked like any read');
+  const after = await waitFor('the refresh query', async () => (await simRequests('wechatpay_v3', no)).filter(isOp('payout_query')),
+    (l) => l.length >= 4, { timeoutMs: 3000, intervalMs: 20 });
+  assert.ok(after[3].t - qs[2].t < 900, `4th query ${after[3].t - qs[2].t} ms after the 3rd: the refresh asked`);
+  assert.equal((await refresh()).json.refresh.result, 'TOO_SOON');
+  assert.equal((await simRequests('wechatpay_v3', no)).filter(isOp('payout')).length, 1, 'the payout itself was sent once');
+  assert.equal(await payoutStatus(no), 'PROCESSING');
 });
 
 test('payout timeout stays PROCESSING, is never resent, and payout_query settles it', { timeout: 60000 }, async () => {

@@ -13,8 +13,9 @@
  * the order is final. The channel's expected ack is sent only after the
  * evidence is durably recorded.
  * A notify whose fields.kind is "refund" / "payout" names a refund / payout
- * (fields.out_refund_no / out_payout_no) at that channel and is applied to
- * it the same way (pgw_xfer_settle).
+ * (fields.out_refund_no / out_payout_no) at that channel; a final one is
+ * applied to it the same way (pgw_xfer_settle), one that is not final makes
+ * that row's next query due now (once its first was due).
  */
 
 #include <stdio.h>
@@ -297,6 +298,20 @@ pgw_notify_in(struct pgw_daemon *d, struct evhttp_request *req,
                 nt.outcome.fields,
                 payout ? "channel_payout_no" : "channel_refund_no"));
             snprintf(a->trade_no, sizeof(a->trade_no), "%s", xno ? xno : "");
+            if (a->to == PGW_ST_NONE) {
+                /* not final (WeChat's "batch finished" says each transfer's
+                 * outcome can now be read): a hint to query now -- but never
+                 * before the first query was due */
+                int64_t now = pgw_now_ms();
+                pgw_txn_add(txn, -1,
+                            payout ? "UPDATE payouts SET next_query_at = ?"
+                                     " WHERE id = ? AND status = 'PROCESSING'"
+                                     " AND query_count > 0 AND next_query_at > ?"
+                                   : "UPDATE refunds SET next_query_at = ?"
+                                     " WHERE id = ? AND status = 'PROCESSING'"
+                                     " AND query_count > 0 AND next_query_at > ?",
+                            "iii", now, xid, now);
+            }
         }
         pgw_store_submit(d->store, txn, pgw__ack_done, a);
         goto done;

@@ -300,6 +300,36 @@ test('?refresh=true on a payout asks payout_query now, within the same limits', 
   assert.equal(await payoutStatus(no), 'PROCESSING');
 });
 
+test('a payout notify: a forged one is refused; a verified "batch finished" settles nothing by itself but makes payout_query due now', { timeout: 60000 }, async () => {
+  const no = tradeNo('PB');
+  await script('wechatpay_v3', no, { payout_query: 'processing' });
+  assertStatus(await payout(payoutBody(no)), 202);
+  const queries = async () => (await simRequests('wechatpay_v3', no)).filter(isOp('payout_query'));
+  const qs = await waitFor(`three payout queries of ${no}`, queries, (l) => l.length >= 3, { timeoutMs: 10000, intervalMs: 50 });
+  const notifyUrl = `http://127.0.0.1:${stack.ports.nginx}/notify/wechatpay_v3`;
+  const forged = await sim('/_sim/wechatpay_v3/payout_notify', { out_batch_no: no, notify_url: notifyUrl, kind: 'forged' });
+  // refused with the pack's failure ack (WeChat v3: any 4xx/5xx means "not taken")
+  assert.ok(forged.status >= 400, JSON.stringify(forged));
+  assert.equal(await payoutStatus(no), 'PROCESSING');
+  // the channel now has the detail's outcome; the batch notify only says "done"
+  await script('wechatpay_v3', no, { payout_query: 'success' });
+  const t0 = Date.now();
+  const valid = await sim('/_sim/wechatpay_v3/payout_notify', { out_batch_no: no, notify_url: notifyUrl });
+  assert.ok(valid.status === 200 || valid.status === 204, JSON.stringify(valid));
+  const done = await waitFor(`${no} SUCCESS`, () => getPayout(no), (r) => r.json && r.json.status === 'SUCCESS', { timeoutMs: 5000, intervalMs: 20 });
+  const after = await queries();
+  const settling = after[after.length - 1];
+  // the schedule's next query was up to 1 s after the 3rd; the hint made it due at once
+  assert.ok(settling.t - t0 < 600, `the settling payout_query came ${settling.t - t0} ms after the notify`);
+  assert.ok(after.length <= qs.length + 2, 'one query brought forward, not a burst');
+  assert.ok(done.json.attempts.some((a) => a.op === 'payout_query' && a.class === 'SUCCESS'), 'the query settled it, not the notify');
+  assert.equal((await simRequests('wechatpay_v3', no)).filter(isOp('payout')).length, 1, 'the payout was sent once');
+  // the forged notify was recorded as such and changed nothing
+  const { execFileSync } = require('node:child_process');
+  const forgedRows = execFileSync('sqlite3', [stack.dbFile, "SELECT COUNT(*) FROM discrepancies WHERE kind = 'notify_forged'"], { encoding: 'utf8' });
+  assert.ok(Number(forgedRows) >= 1, 'the forged payout notify was recorded');
+});
+
 test('payout timeout stays PROCESSING, is never resent, and payout_query settles it', { timeout: 60000 }, async () => {
   const no = tradeNo('PT');
   await script('wechatpay_v3', no, { payout: 'timeout' });

@@ -43,6 +43,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { Rsa, Aes, Formatter } = require('wechatpay-axios-plugin');
 const { ControlError } = require('../core/control_error');
+const { postNotify } = require('../core/notify_sender');
 
 const OPS = {
   pay: 'v3.pay.transactions', query: 'v3.pay.transactions.query', close: 'v3.pay.transactions.close',
@@ -364,6 +365,25 @@ function setup({ keysDir, options, orders, log }) {
     reset() { byTxn.clear(); byRefund.clear(); payouts.clear(); },
     controls: {
       'GET /keys': () => ({ mchid, merchant_serial: K.merchantSerial, platform_serial: K.platformSerial }),
+      // The transfer-batch callback (商家转账批次回调通知, event MCHTRANSFER.BATCH.FINISHED /
+      // .CLOSED, resource original_type "mch_payment"): WeChat POSTs it to the URL configured
+      // for the merchant, so the caller names notify_url. It says the batch is done, not how
+      // each transfer ended. Body {out_batch_no, notify_url, kind: valid|forged, batch_status}.
+      'POST /payout_notify': async ({ body }) => {
+        const b = payouts.get(String(body.out_batch_no || ''));
+        if (!b) throw new ControlError(404, `sim knows no wechatpay_v3 transfer batch ${body.out_batch_no}`);
+        if (!body.notify_url) throw new ControlError(400, 'notify_url is required');
+        const kind = body.kind || 'valid';
+        if (!['valid', 'forged'].includes(kind)) throw new ControlError(400, 'kind must be valid|forged');
+        const status = body.batch_status || 'FINISHED';
+        const done = b.detail_status === 'SUCCESS';
+        const plain = { mchid, out_batch_no: b.out_batch_no, batch_id: b.batch_id, batch_status: status,
+          total_num: 1, total_amount: b.detail.transfer_amount, success_amount: done ? b.detail.transfer_amount : 0,
+          success_num: done ? 1 : 0, fail_amount: 0, fail_num: 0, update_time: rfc3339() };
+        const n = signedNotify(notifyBody(`MCHTRANSFER.BATCH.${status}`, 'mch_payment', 'mch_payment', plain, '商家转账批次完成'), plain, kind);
+        const r = await postNotify(body.notify_url, n.headers, n.body, 10000);
+        return { ...r, kind, params: n.params };
+      },
     },
   };
 }

@@ -960,6 +960,12 @@ pgw__micropay_step(struct pgw_daemon *d, const struct pgw_order *o,
                  " unconfirmed; querying on the channel's backoff",
                  (long long) reversed, reverse);
         if (txn != NULL) {
+            /* the buyer may have paid after all: a person looks at it (the
+             * review queue), while the queries go on */
+            pgw_txn_add(txn, -1,
+                        "INSERT OR IGNORE INTO review_queue (order_id, since,"
+                        " reason) VALUES (?, ?, ?)", "iis", o->id, now,
+                        "micropay reverse unconfirmed");
             pgw_order_txn_discrepancy(d, txn, o->id, "reverse_unconfirmed",
                                       pgw_status_name(o->status), NULL,
                                       reverse, detail);

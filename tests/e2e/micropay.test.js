@@ -138,6 +138,11 @@ describe('micropay: query while the buyer confirms, then reverse', { concurrency
         const tr = await waitFor(`${ch} the reverse_unconfirmed alert`, () => stack.adminOrder(o.no),
           (x) => trace.discrepancies(x).some((d) => d.kind === 'reverse_unconfirmed'), { timeoutMs: 10000 });
         assert.equal(trace.discrepancies(tr).filter((d) => d.kind === 'reverse_unconfirmed').length, 1, 'one alert');
+        // the buyer may have paid after all: a person looks at it
+        const inReview = async () => (await stack.admin('GET', '/admin/review')).json.review.find((x) => x.out_trade_no === o.no);
+        const row = await inReview();
+        assert.ok(row, `${ch}: an unconfirmed reverse puts the order in the review queue`);
+        assert.equal(row.reason, 'micropay reverse unconfirmed');
         await sleep(1000);
         assert.equal((await k.ops(o.no, 'cancel')).length, REVERSE_MAX, `${ch}: at most reverse_max reverses`);
         assert.equal(await k.status(o.no), 'PROCESSING');
@@ -146,6 +151,8 @@ describe('micropay: query while the buyer confirms, then reverse', { concurrency
         // the queries go on and settle it when the channel knows (here: it was paid after all)
         await k.script(o.no, { query: 'success' });
         await sim_pay(ch, o.no);
+        await k.waitStatus(o.no, 'SUCCESS');
+        assert.equal(await inReview(), undefined, `${ch}: the final answer clears it from the queue`);
       });
 
       it('a pay whose answer is lost (timeout): queried, then reversed; never resent, never FAILED', { timeout: 30000 }, async () => {

@@ -53,7 +53,7 @@ struct pgw_packs {
 /* the operations of docs/pack-operations.md */
 static const char *const pgw_pack_ops[] = {
     "pay", "query", "close", "cancel", "capture", "refund", "refund_query", "payout",
-    "payout_query", "bill", "token", NULL
+    "payout_query", "bill", "token", "details", NULL
 };
 
 

@@ -62,6 +62,8 @@ struct pgw_waiter {
     int64_t order_id;
     int sync;           /* a sync:true payment: waits for a final status and
                            answers with the payment, not the voucher */
+    int64_t details_at; /* a POST .../details (0: not): waits for the answer of
+                           the details attempt started since then */
     struct event *timer;
     struct pgw_waiter *prev, *next;
 };
@@ -124,13 +126,39 @@ pgw__waiter_remove(struct pgw_daemon *d, struct pgw_waiter *w)
 }
 
 
+/* The latest details attempt of an order started at or after since: its
+ * state ("" when none yet) and, once answered, its class and code. */
+static void
+pgw__details_attempt(struct pgw_daemon *d, int64_t order_id, int64_t since,
+                     char *state, char *cls, char *code, size_t len)
+{
+    sqlite3_stmt *st = pgw_store_query(d->store,
+                                       "SELECT state, COALESCE(class, ''),"
+                                       " COALESCE(code, '') FROM attempts"
+                                       " WHERE order_id = ? AND op = 'details'"
+                                       " AND started_at >= ? ORDER BY id DESC"
+                                       " LIMIT 1", "ii", order_id, since);
+
+    state[0] = cls[0] = code[0] = '\0';
+    if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(state, len, "%s", pgw_col_text(st, 0));
+        snprintf(cls, len, "%s", pgw_col_text(st, 1));
+        snprintf(code, len, "%s", pgw_col_text(st, 2));
+    }
+    if (st != NULL) {
+        sqlite3_reset(st);
+    }
+}
+
+
 static void
 pgw__waiter_answer(struct pgw_waiter *w)
 {
     struct pgw_daemon *d = w->d;
     struct evhttp_request *req = w->req;
     struct pgw_order o;
-    int64_t order_id = w->order_id;
+    int64_t order_id = w->order_id, details_at = w->details_at;
+    json_t *j;
 
     int sync = w->sync;
 
@@ -141,8 +169,17 @@ pgw__waiter_answer(struct pgw_waiter *w)
     }
     /* a sync payment answers with whatever is known at its deadline:
      * PROCESSING stays PROCESSING, the scheduler goes on settling it */
-    pgw_http_json(req, 200, sync ? pgw_order_api_json(d, &o)
-                                 : pgw__voucher_json(&o));
+    j = sync ? pgw_order_api_json(d, &o) : pgw__voucher_json(&o);
+    if (details_at != 0 && j != NULL) {
+        /* what became of the leg: the voucher says what is next */
+        char state[128], cls[128], code[128];
+        pgw__details_attempt(d, order_id, details_at, state, cls, code,
+                             sizeof(code));
+        json_object_set_new(j, "details",
+                            json_pack("{s:s, s:s}", "result",
+                                      cls[0] ? cls : "PENDING", "code", code));
+    }
+    pgw_http_json(req, 200, j);
     pgw_order_clear(&o);
 }
 
@@ -185,14 +222,25 @@ pgw_waiters_wake(struct pgw_daemon *d, int64_t order_id)
     settled = pgw__voucher_settled(&o);
     final = pgw_status_is_final(o.status);
     pgw_order_clear(&o);
-    if (!settled) {
-        return;
-    }
     for (struct pgw_waiter *w = d->waiters->head, *next; w; w = next) {
         next = w->next;
-        if (w->order_id == order_id && (final || !w->sync)) {
-            pgw__waiter_answer(w);
+        if (w->order_id != order_id) {
+            continue;
         }
+        if (w->details_at != 0 && !final) {
+            /* a details leg: its own answer, whatever it says (the voucher
+             * may still be the one from before the leg) */
+            char state[128], cls[128], code[128];
+            pgw__details_attempt(d, order_id, w->details_at, state, cls, code,
+                                 sizeof(code));
+            if (state[0] == '\0' || strcmp(state, "SENDING") == 0
+                || strcmp(cls, "SUCCESS") == 0 || strcmp(cls, "FAILED") == 0) {
+                continue;   /* not answered, or the settle is on its way */
+            }
+        } else if (!settled || !(final || !w->sync)) {
+            continue;
+        }
+        pgw__waiter_answer(w);
     }
 }
 
@@ -202,7 +250,7 @@ pgw_waiters_wake(struct pgw_daemon *d, int64_t order_id)
  * memory (nothing parked). */
 static int
 pgw__wait_on(struct pgw_daemon *d, struct evhttp_request *req,
-             int64_t order_id, long wait_ms, int sync)
+             int64_t order_id, long wait_ms, int sync, int64_t details_at)
 {
     struct pgw_waiter *w = calloc(1, sizeof(*w));
     struct timeval tv;
@@ -215,6 +263,7 @@ pgw__wait_on(struct pgw_daemon *d, struct evhttp_request *req,
     w->conn = evhttp_request_get_connection(req);
     w->order_id = order_id;
     w->sync = sync;
+    w->details_at = details_at;
     w->timer = evtimer_new(d->base, pgw__waiter_timeout, w);
     if (w->timer == NULL) {
         free(w);
@@ -428,7 +477,7 @@ pgw__accept_done(void *arg, int rc, int failed_stmt)
         a->d->metrics.payments_accepted++;
         if (!a->sync
             || pgw__wait_on(a->d, a->req, a->order_id,
-                            (long) a->d->conf->sync_timeout_ms, 1) != 0) {
+                            (long) a->d->conf->sync_timeout_ms, 1, 0) != 0) {
             pgw_http_json(a->req, 202,
                           json_pack("{s:s, s:s, s:s}", "voucher_id",
                                     a->voucher_id, "out_trade_no",
@@ -602,12 +651,14 @@ done:
 
 /* ---- GET /v1/payments/{no}, POST /v1/payments/{no}/close ------------------- */
 
+/* attempts of an order on their way: all (op NULL) or of one op */
 static int64_t
-pgw__count_sending(struct pgw_daemon *d, int64_t order_id)
+pgw__count_op_sending(struct pgw_daemon *d, int64_t order_id, const char *op)
 {
     sqlite3_stmt *st = pgw_store_query(d->store, "SELECT COUNT(*) FROM"
                                        " attempts WHERE order_id = ? AND state"
-                                       " = 'SENDING'", "i", order_id);
+                                       " = 'SENDING' AND (? IS NULL OR op = ?)",
+                                       "iss", order_id, op, op);
     int64_t n = 0;
 
     if (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -644,7 +695,7 @@ pgw__refresh(struct pgw_daemon *d, const char *app_id,
         if (st) {
             sqlite3_reset(st);
         }
-        f.sending = pgw__count_sending(d, o->id);
+        f.sending = pgw__count_op_sending(d, o->id, NULL);
     }
     result = pgw_refresh_decide(d, app_id, &f, &go, wait_ms);
     if (go) {
@@ -723,6 +774,87 @@ pgw__close_payment(struct pgw_daemon *d, struct evhttp_request *req,
 }
 
 
+/* ---- POST /v1/payments/{no}/details ----------------------------------------
+ * The shopper's next leg of the same payment (Adyen /payments/details after a
+ * redirect or a 3DS2 challenge): {"details":{...}[, "payment_data":"..."]},
+ * handed to the pack's `details` op. The answer waits (sync_timeout_ms at
+ * most) for that leg's answer and is the voucher -- READY with the next
+ * step's credential, or the payment's outcome -- plus "details":{result,
+ * code}. A leg is never sent twice at once; sending the same leg again is
+ * the pack's to make idempotent at the channel (Adyen: Idempotency-Key). */
+
+#define PGW__DETAILS_MAX 16384
+
+static void
+pgw__payment_details(struct pgw_daemon *d, struct evhttp_request *req,
+                     const char *app_id, const char *no)
+{
+    struct pgw_order o;
+    size_t len;
+    const char *body = pgw_http_body(req, &len);
+    const json_t *man, *ops;
+    json_error_t jerr;
+    json_t *in = NULL, *leg;
+    char err[512];
+    int offered = 0;
+    int64_t now = pgw_now_ms();
+    int rc;
+
+    if (len == 0 || len > PGW__DETAILS_MAX) {
+        pgw_http_error(req, 400, "INVALID_PARAMETER",
+                       "body: a JSON object of at most 16 KiB");
+        return;
+    }
+    in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    leg = json_object_get(in, "details");
+    if (!json_is_object(in) || !json_is_object(leg) || json_object_size(leg) == 0
+        || (json_object_get(in, "payment_data") != NULL
+            && !json_is_string(json_object_get(in, "payment_data"))))
+    {
+        json_decref(in);
+        pgw_http_error(req, 400, "INVALID_PARAMETER",
+                       "details: a non-empty object (what the shopper's browser"
+                       " returned); payment_data: a string");
+        return;
+    }
+    rc = pgw_order_load_by_no(d, app_id, no, &o);
+    if (rc != PGW_OK) {
+        json_decref(in);
+        if (rc == PGW_NOTFOUND) {
+            pgw_http_error(req, 404, "NOT_FOUND", "no such payment");
+        } else {
+            pgw_http_error(req, 503, "CORE_UNAVAILABLE", "store read failed");
+        }
+        return;
+    }
+    man = pgw_packs_get(d->packs, o.channel) != NULL
+              ? pgw_pack_manifest(pgw_packs_get(d->packs, o.channel)) : NULL;
+    ops = json_object_get(man, "operations");
+    for (size_t i = 0; i < json_array_size(ops); i++) {
+        offered |= strcmp(json_string_value(json_array_get(ops, i)), "details") == 0;
+    }
+    if (o.status != PGW_ST_PROCESSING || o.channel[0] == '\0') {
+        pgw_http_error(req, 409, "IDEMPOTENCY_CONFLICT",
+                       pgw_status_is_final(o.status)
+                           ? "the payment is final; nothing is left to do"
+                           : "the payment is being sent; retry shortly");
+    } else if (!offered) {
+        snprintf(err, sizeof(err), "channel %s has no details step", o.channel);
+        pgw_http_error(req, 400, "INVALID_PARAMETER", err);
+    } else if (pgw__count_op_sending(d, o.id, "details") > 0) {
+        pgw_http_error(req, 409, "IDEMPOTENCY_CONFLICT",
+                       "a details leg of this payment is on its way");
+    } else if (pgw_dispatch_details(d, o.id, in, err, sizeof(err)) != PGW_OK) {
+        pgw_http_error(req, 422, "DETAILS_NOT_SENT", err);
+    } else if (pgw__wait_on(d, req, o.id, (long) d->conf->sync_timeout_ms, 0,
+                            now) != 0) {
+        pgw_http_error(req, 503, "CORE_UNAVAILABLE", "out of memory");
+    }
+    json_decref(in);
+    pgw_order_clear(&o);
+}
+
+
 /* ---- GET /v1/vouchers/{id}?wait_ms= ---------------------------------------- */
 
 static void
@@ -762,7 +894,7 @@ pgw__get_voucher(struct pgw_daemon *d, struct evhttp_request *req,
         pgw_order_clear(&o);
         return;
     }
-    if (pgw__wait_on(d, req, o.id, wait_ms, 0) != 0) {
+    if (pgw__wait_on(d, req, o.id, wait_ms, 0, 0) != 0) {
         pgw_http_json(req, 200, pgw__voucher_json(&o));
     }
     pgw_order_clear(&o);
@@ -832,6 +964,10 @@ pgw__api_cb(struct evhttp_request *req, void *arg)
         }
         if (strcmp(path + n, "/close") == 0 && cmd == EVHTTP_REQ_POST) {
             pgw__close_payment(d, req, app_id, id);
+            return;
+        }
+        if (strcmp(path + n, "/details") == 0 && cmd == EVHTTP_REQ_POST) {
+            pgw__payment_details(d, req, app_id, id);
             return;
         }
     }

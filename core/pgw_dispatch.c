@@ -409,8 +409,23 @@ pgw__pay_answered(void *arg, const struct pgw_http_result *res)
                         " COALESCE(channel_trade_no, ?) WHERE id = ?",
                         "si", trade_no, op->order_id);
         }
-        pgw_store_submit(d->store, txn, pgw__commit_logged, "pay.answer");
         final = pgw__final_of(out.cls);
+        json_t *step = json_object_get(out.fields, "credential");
+        if (step != NULL && final == PGW_ST_NONE) {
+            /* a payment that needs the shopper first (a card's 3DS redirect):
+             * the step is handed out as the voucher's credential; the order
+             * stays PROCESSING (POST .../details, a query or the webhook) */
+            char *step_text = json_dumps(step, JSON_COMPACT);
+            pgw_txn_add(txn, -1,
+                        "UPDATE orders SET voucher_status = 'READY',"
+                        " credential = ? WHERE id = ? AND voucher_status ="
+                        " 'PENDING' AND status = 'PROCESSING'",
+                        "si", step_text, op->order_id);
+            free(step_text);
+            pgw__submit_and_wake(d, txn, op->order_id);
+        } else {
+            pgw_store_submit(d->store, txn, pgw__commit_logged, "pay.answer");
+        }
         if (final != PGW_ST_NONE && !(op->prepay && final == PGW_ST_SUCCESS)) {
             char reason[256];
             snprintf(reason, sizeof(reason), "pay answer %s", out.code);
@@ -640,8 +655,9 @@ pgw_dispatch_pay(struct pgw_daemon *d, int64_t order_id)
 /* ---- query ----------------------------------------------------------------- */
 
 static void pgw__query_answered(void *arg, const struct pgw_http_result *res);
-static void pgw__channel_op(struct pgw_daemon *d, int64_t order_id,
-                            const char *opname, int64_t next_at, int count);
+static int pgw__channel_op(struct pgw_daemon *d, int64_t order_id,
+                           const char *opname, int64_t next_at, int count,
+                           const json_t *details, char *err_out);
 static int64_t pgw__count(struct pgw_daemon *d, const char *sql,
                           int64_t order_id, const char *arg);
 
@@ -746,7 +762,25 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
     int follow = strcmp(op->op, "query") == 0 && final == PGW_ST_NONE
                  && next_op != NULL && strcmp(next_op, "capture") == 0;
 
-    if (strcmp(op->op, "query") != 0 && strcmp(op->op, "capture") != 0) {
+    int details = strcmp(op->op, "details") == 0;
+
+    if (details) {
+        /* the shopper's next leg: a final answer settles the order like a
+         * pay answer; an action is the next step, handed out as the voucher's
+         * credential; anything else leaves the voucher waiting (the queries or
+         * the webhook settle the order) -- except NOT_SENT: the leg never
+         * reached the channel, the caller may send it again */
+        json_t *cred = json_object_get(out.fields, "credential");
+        if (final == PGW_ST_NONE && (cred != NULL || out.cls == PGW_CLASS_NOT_SENT)) {
+            char *cred_text = cred ? json_dumps(cred, JSON_COMPACT) : NULL;
+            pgw_txn_add(txn, -1,
+                        "UPDATE orders SET voucher_status = 'READY',"
+                        " credential = ? WHERE id = ? AND voucher_status ="
+                        " 'PENDING' AND status = 'PROCESSING'",
+                        "si", cred_text, op->order_id);
+            free(cred_text);
+        }
+    } else if (strcmp(op->op, "query") != 0 && strcmp(op->op, "capture") != 0) {
         /* a close, cancel or reverse only proves CLOSED when the channel
          * confirms it; anything else leaves the order to the queries */
         final = out.cls == PGW_CLASS_SUCCESS ? PGW_ST_CLOSED : PGW_ST_NONE;
@@ -787,7 +821,11 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
                     "UPDATE orders SET not_found_since = NULL WHERE id = ?"
                     " AND not_found_since IS NOT NULL", "i", op->order_id);
     }
-    pgw_store_submit(d->store, txn, pgw__commit_logged, "query.answer");
+    if (details && final == PGW_ST_NONE) {
+        pgw__submit_and_wake(d, txn, op->order_id);   /* the parked POST */
+    } else {
+        pgw_store_submit(d->store, txn, pgw__commit_logged, "query.answer");
+    }
     if (final != PGW_ST_NONE) {
         pgw_settle(d, op->order_id, final, reason, evidence, op->op, trade_no,
                    NULL, NULL);
@@ -802,7 +840,7 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
          * capture is settled by the queries, never sent again. */
         pgw_log(PGW_LOG_INFO, "order.follow_up", "order %lld: %s after %s",
                 (long long) op->order_id, next_op, out.code);
-        pgw__channel_op(d, op->order_id, next_op, 0, 0);
+        pgw__channel_op(d, op->order_id, next_op, 0, 0, NULL, NULL);
     }
     pgw_outcome_clear(&out);
     pgw_op_free(op);
@@ -812,39 +850,47 @@ pgw__query_answered(void *arg, const struct pgw_http_result *res)
 /* Runs opname on a PROCESSING order's channel. next_at > 0 moves the order's
  * next query time in the same commit as the attempt, so a slow answer is not
  * followed by a second op (count: also counts it as a query). */
-static void
+static int
 pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname,
-                int64_t next_at, int count)
+                int64_t next_at, int count, const json_t *details,
+                char *err_out)
 {
     struct pgw_order o;
     struct pgw_op *op;
     struct pgw_txn *txn;
     char err[512];
+    int rc_build;
     int64_t now = pgw_now_ms();
 
+    if (err_out != NULL) {
+        snprintf(err_out, 512, "the order is not PROCESSING at a channel");
+    }
     if (pgw_order_load_by_id(d, order_id, &o) != PGW_OK) {
-        return;
+        return PGW_ERR;
     }
     if (o.status != PGW_ST_PROCESSING || o.channel[0] == '\0') {
         pgw_order_clear(&o);
-        return;
+        return PGW_ERR;
     }
     op = pgw_op_new(d, order_id, opname, o.channel);
     if (op == NULL) {
         pgw_order_clear(&o);
-        return;
+        return PGW_ERR;
     }
     if (pgw_auth_prepare(d, op->pack, err, sizeof(err)) != PGW_AUTH_READY) {
         /* nothing committed: the order is picked up again next tick */
+        if (err_out != NULL) {
+            snprintf(err_out, 512, "%s has no access token yet; try again", o.channel);
+        }
         pgw_op_free(op);
         pgw_order_clear(&o);
-        return;
+        return PGW_ERR;
     }
     txn = pgw_txn_new();
     if (txn == NULL) {
         pgw_op_free(op);
         pgw_order_clear(&o);
-        return;
+        return PGW_ERR;
     }
     if (next_at > 0) {
         pgw_txn_add(txn, -1,
@@ -852,7 +898,18 @@ pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname,
                     " next_query_at = ? WHERE id = ? AND status = 'PROCESSING'",
                     "iii", (int64_t) (count != 0), next_at, o.id);
     }
-    if (pgw_op_build(op, &o, err, sizeof(err)) != PGW_OK
+    if (details != NULL) {
+        /* the shopper's next leg (POST /v1/payments/{no}/details): the voucher
+         * waits for what this answer brings -- the next step or the outcome */
+        json_t *oj = pgw_order_pack_json(d, &o);
+        if (oj != NULL) {
+            json_object_set(oj, "details", (json_t *) details);
+        }
+        rc_build = pgw_op_build_json(op, oj, err, sizeof(err));
+    } else {
+        rc_build = pgw_op_build(op, &o, err, sizeof(err));
+    }
+    if (rc_build != PGW_OK
         || (op->msg.credential != NULL
             && snprintf(err, sizeof(err), "%s built a local credential; only"
                         " pay may", opname) > 0)) {
@@ -862,9 +919,18 @@ pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname,
                                   pgw_status_name(o.status), NULL, o.channel,
                                   err);
         pgw_store_submit(d->store, txn, NULL, NULL);
+        if (err_out != NULL) {
+            snprintf(err_out, 512, "%s", err);
+        }
         pgw_op_free(op);
         pgw_order_clear(&o);
-        return;
+        return PGW_ERR;
+    }
+    if (details != NULL) {
+        pgw_txn_add(txn, -1,
+                    "UPDATE orders SET voucher_status = 'PENDING',"
+                    " credential = NULL WHERE id = ? AND status = 'PROCESSING'",
+                    "i", o.id);
     }
     op->attempt_id = pgw_store_next_id(d->store, "attempts");
     pgw_txn_add(txn, 1,
@@ -878,6 +944,7 @@ pgw__channel_op(struct pgw_daemon *d, int64_t order_id, const char *opname,
     pgw__inflight_add(d, o.channel, 1);
     pgw_store_submit(d->store, txn, pgw__query_intent_done, op);
     pgw_order_clear(&o);
+    return PGW_OK;
 }
 
 
@@ -935,7 +1002,7 @@ pgw__micropay_step(struct pgw_daemon *d, const struct pgw_order *o,
     if (sent == 0 || now < sent + give_up) {
         pgw__channel_op(d, o->id, "query",
                         now + pgw__mp_int(d, o->channel, policy, "poll_ms", 5000),
-                        1);
+                        1, NULL, NULL);
         return;
     }
     reversed = pgw__count(d, "SELECT COUNT(*) FROM attempts WHERE order_id = ?"
@@ -948,7 +1015,7 @@ pgw__micropay_step(struct pgw_daemon *d, const struct pgw_order *o,
         pgw__channel_op(d, o->id, reverse,
                         now + pgw__mp_int(d, o->channel, policy,
                                           "reverse_retry_ms", 5000),
-                        0);
+                        0, NULL, NULL);
         return;
     }
     if (pgw__count(d, "SELECT COUNT(*) FROM discrepancies WHERE order_id = ?"
@@ -976,7 +1043,7 @@ pgw__micropay_step(struct pgw_daemon *d, const struct pgw_order *o,
     }
     pgw__channel_op(d, o->id, "query",
                     now + pgw_channel_query_backoff(d, o->channel, man,
-                                                    o->query_count), 1);
+                                                    o->query_count), 1, NULL, NULL);
 }
 
 
@@ -1065,7 +1132,7 @@ pgw_dispatch_query(struct pgw_daemon *d, int64_t order_id)
         pgw__channel_op(d, order_id, plan.op,
                         now + pgw_channel_query_backoff(d, o.channel, man,
                                                         o.query_count),
-                        plan.counts);
+                        plan.counts, NULL, NULL);
     }
     pgw_order_clear(&o);
 }
@@ -1076,7 +1143,21 @@ pgw_dispatch_query(struct pgw_daemon *d, int64_t order_id)
 void
 pgw_dispatch_refresh(struct pgw_daemon *d, int64_t order_id)
 {
-    pgw__channel_op(d, order_id, "query", 0, 0);
+    pgw__channel_op(d, order_id, "query", 0, 0, NULL, NULL);
+}
+
+
+int
+pgw_dispatch_details(struct pgw_daemon *d, int64_t order_id,
+                     const json_t *details, char *err, size_t errlen)
+{
+    char why[512];
+    int rc = pgw__channel_op(d, order_id, "details", 0, 0, details, why);
+
+    if (rc != PGW_OK) {
+        snprintf(err, errlen, "%s", why);
+    }
+    return rc;
 }
 
 
@@ -1097,6 +1178,6 @@ pgw_dispatch_close(struct pgw_daemon *d, int64_t order_id)
     /* a micropay is not closed but reversed (WeChat: closeorder refuses a
      * micropay; Alipay: cancel also refunds one the buyer just paid) */
     pgw__channel_op(d, order_id, policy ? pgw__reverse_op(policy) : "close", 0,
-                    0);
+                    0, NULL, NULL);
     pgw_order_clear(&o);
 }

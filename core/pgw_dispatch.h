@@ -18,6 +18,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "pgw_core.h"
 
 struct pgw_daemon;
@@ -33,6 +35,13 @@ void pgw_dispatch_refresh(struct pgw_daemon *d, int64_t order_id);
 int pgw_dispatch_query_room(struct pgw_daemon *d, const char *channel);
 /* asks the channel to close a PROCESSING order */
 void pgw_dispatch_close(struct pgw_daemon *d, int64_t order_id);
+/* sends the shopper's next leg of a PROCESSING order's payment (the pack's
+ * `details` op, order.details = details): the voucher goes PENDING until the
+ * answer brings the next step (READY with it) or the outcome. PGW_OK once
+ * the attempt's intent is submitted; PGW_ERR with err when nothing was sent
+ * (the pack refused to build it, the channel has no token yet) */
+int pgw_dispatch_details(struct pgw_daemon *d, int64_t order_id,
+                         const json_t *details, char *err, size_t errlen);
 
 /* Applies final evidence to an order: a CAS from its current non-final status
  * to `to`; duplicates are no-ops, contrary evidence opens a discrepancy.

@@ -3,7 +3,7 @@
 -- templates/adyen.lua).
 --
 -- Codes this file extracts (the host classifies them):
---   * pay (/payments, /payments/details): `resultCode` as Adyen spells it
+--   * pay (/payments) and details (/payments/details): `resultCode` as Adyen spells it
 --     (Authorised, Refused, Pending, RedirectShopper, ...).  For a prepay
 --     method (adyen.redirect) an action code becomes "prepay:<resultCode>":
 --     the redirect/QR credential exists, the order stays PROCESSING.
@@ -45,6 +45,19 @@ S.codes = {
     -- in progress or needs the shopper; Error is documented final, but an
     -- error while processing does not prove the issuer did not authorise:
     -- kept PROCESSING until the AUTHORISATION webhook (conservative)
+    processing = { source = DOC_SDK_RESULT, codes = {
+      "Pending", "Received", "RedirectShopper", "IdentifyShopper", "ChallengeShopper",
+      "PresentToShopper", "Error", "PartiallyAuthorised", "AuthenticationFinished",
+      "AuthenticationNotRequired", "Success",
+    } },
+    rejected = { source = DOC_ERRORS, codes = REJECTED },
+  },
+  -- the next leg of a pay (/payments/details): the same resultCode set, read
+  -- the same way -- but never "prepay:": an action here is the next step for
+  -- the shopper (the host hands it out), not the payment's first credential
+  details = {
+    success = { source = DOC_RESULT, codes = { "Authorised" } },
+    failure = { source = DOC_RESULT, codes = { "Refused", "Cancelled" } },
     processing = { source = DOC_SDK_RESULT, codes = {
       "Pending", "Received", "RedirectShopper", "IdentifyShopper", "ChallengeShopper",
       "PresentToShopper", "Error", "PartiallyAuthorised", "AuthenticationFinished",
@@ -143,7 +156,9 @@ end
 
 S.parse = {}
 
-function S.parse.pay(resp, order, ctx)
+-- a payment answer (/payments or /payments/details); prepay: the order's
+-- method is a prepay one and this is its first answer
+local function parse_payment(resp, order, prepay)
   local t, code, err, efields = open_answer(resp)
   if t == nil then
     if code ~= nil then return { code = code, verified = true, fields = efields } end
@@ -184,11 +199,21 @@ function S.parse.pay(resp, order, ctx)
       fields.payment_data = t.action.paymentData
     end
   end
-  if cred ~= nil and cred.type ~= "none" and is_prepay(order, ctx)
+  if cred ~= nil and cred.type ~= "none" and prepay
      and (rc == "RedirectShopper" or rc == "PresentToShopper") then
     rc = "prepay:" .. rc
   end
   return { code = rc, verified = true, fields = fields }
+end
+
+function S.parse.pay(resp, order, ctx)
+  return parse_payment(resp, order, is_prepay(order, ctx))
+end
+
+-- details: the answer of /payments/details is a payment answer; an action in
+-- it is the shopper's next step (fields.credential), never "prepay:"
+function S.parse.details(resp, order, ctx)
+  return parse_payment(resp, order, false)
 end
 
 local function parse_modification(resp, order)

@@ -5,7 +5,7 @@
 -- Every request is JSON over HTTPS with the API key in `X-API-Key`
 -- (gw.secret(ctx.config.api_key)) and an `Idempotency-Key` header (Adyen keeps
 -- it for at least 7 days and answers a repeat with the first result):
---   pay     POST {endpoint}/payments               (or /payments/details, below)
+--   pay     POST {endpoint}/payments
 --   cancel  POST {endpoint}/payments/{pspReference}/cancels, or POST
 --           {endpoint}/cancels with paymentReference = out_trade_no when the
 --           pspReference is not known (the /payments call timed out)
@@ -22,11 +22,17 @@
 -- (AUTHORISATION, REFUND, CANCELLATION, ...).  The pack therefore offers no
 -- `query` op rather than a fake one (manifest.query = "notification").
 --
--- /payments/details: the second leg of a pay (after RedirectShopper, 3DS2
--- IdentifyShopper/ChallengeShopper).  The host has no `details` operation, so
--- `pay` sends /payments/details when the caller passes the shopper's result in
--- order.extra.details (e.g. {redirectResult = "..."}; optional
--- order.extra.payment_data); the answer has the same resultCode set.
+--   details POST {endpoint}/payments/details  (the `details` op, below)
+--
+-- /payments/details: the next leg of the *same* payment after an action
+-- (RedirectShopper, 3DS2 IdentifyShopper / ChallengeShopper).  The caller
+-- posts what the shopper's browser brought back to
+-- POST /v1/payments/{no}/details; the host hands it to the `details` builder
+-- as order.details = {details = {...}, payment_data = "..."?} and interprets
+-- the answer with the pay codes (the same resultCode set).  Its
+-- Idempotency-Key is "details:<out_trade_no>:<16 hex of sha256(body)>", so a
+-- retried leg is answered by Adyen as the first, and the next leg (another
+-- payload) is a new request.
 --
 -- ctx.config keys: merchant_account, api_key (secret name, keystore
 -- <name>.secret), hmac_key (secret name of the HEX webhook HMAC key, used by
@@ -135,17 +141,10 @@ end
 
 M.build = {}
 
--- pay = POST /payments (or /payments/details with order.extra.details)
+-- pay = POST /payments
 function M.build.pay(order, ctx)
   local ex = extra(order)
   local otn = need(order.out_trade_no, "out_trade_no")
-  if type(ex.details) == "table" then
-    local body = { details = ex.details }
-    if type(ex.payment_data) == "string" and ex.payment_data ~= "" then
-      body.paymentData = ex.payment_data
-    end
-    return request(ctx, "/payments/details", body, "details:" .. otn)
-  end
   if order.method ~= nil and M.manifest.methods[order.method] == nil then
     error("adyen: method " .. tostring(order.method) .. " is not offered", 0)
   end
@@ -171,6 +170,24 @@ function M.build.pay(order, ctx)
     body.shopperReference = ex.shopper_reference
   end
   return request(ctx, "/payments", body, otn)
+end
+
+
+-- details = POST /payments/details: the shopper's result for an action of
+-- this payment (order.details from POST /v1/payments/{no}/details)
+function M.build.details(order, ctx)
+  local otn = need(order.out_trade_no, "out_trade_no")
+  local d = type(order.details) == "table" and order.details or {}
+  if type(d.details) ~= "table" or next(d.details) == nil then
+    error("adyen: details.details (what the shopper's browser returned) is required", 0)
+  end
+  local body = { details = d.details }
+  if type(d.payment_data) == "string" and d.payment_data ~= "" then
+    body.paymentData = d.payment_data
+  end
+  -- gw.json.encode sorts keys: the same leg always gives the same key
+  local leg = gw.crypto.sha256(gw.json.encode(body), "hex"):sub(1, 16)
+  return request(ctx, "/payments/details", body, "details:" .. otn .. ":" .. leg)
 end
 
 -- cancel = void an authorisation (answer: status received; result by webhook)

@@ -63,9 +63,9 @@ return {
       body_contains = { [==["returnUrl":"https:]==], [==["type":"ideal"]==] },
     },
   }, {
-    name = "payments/details request",
+    name = "payments/details request (the details op)",
     kind = "build",
-    op = "pay",
+    op = "details",
     order = {
       out_trade_no = "T20240101001",
       amount = 1000,
@@ -73,7 +73,7 @@ return {
       subject = "Order 1",
       method = "adyen.card",
       notify_url = "http://127.0.0.1:8080/notify/adyen",
-      extra = {
+      details = {
         details = {
           redirectResult = "X6XtfGC3",
         },
@@ -83,9 +83,32 @@ return {
       url = "https://checkout-test.adyen.com/v71/payments/details",
       headers = {
         ["X-API-Key"] = "AQE_fixture_api_key",
-        ["Idempotency-Key"] = "details:T20240101001",
+        ["Idempotency-Key"] = "details:T20240101001:cd9c9e753f2ef989",
       },
       body = [==[{"details":{"redirectResult":"X6XtfGC3"}}]==],
+    },
+  }, {
+    name = "payments/details, second 3DS2 leg with paymentData: another key",
+    kind = "build",
+    op = "details",
+    order = {
+      out_trade_no = "T20240101001",
+      amount = 1000,
+      currency = "EUR",
+      method = "adyen.card",
+      details = {
+        details = {
+          threeDSResult = "eyJ0cmFuc1N0YXR1cyI6IlkifQ==",
+        },
+        payment_data = "Ab02b4c0",
+      },
+    },
+    expect = {
+      url = "https://checkout-test.adyen.com/v71/payments/details",
+      headers = {
+        ["Idempotency-Key"] = "details:T20240101001:8c3bf82f6168d3da",
+      },
+      body = [==[{"details":{"threeDSResult":"eyJ0cmFuc1N0YXR1cyI6IlkifQ=="},"paymentData":"Ab02b4c0"}]==],
     },
   }, {
     name = "cancel by pspReference",
@@ -406,6 +429,82 @@ return {
     expect = {
       class = "PROCESSING",
       code = "ChallengeShopper",
+    },
+  }, {
+    name = "details: Authorised is the payment's success",
+    kind = "parse",
+    op = "details",
+    order = {
+      out_trade_no = "T20240101001",
+      amount = 1000,
+      currency = "EUR",
+      method = "adyen.redirect",
+    },
+    status = 200,
+    response = [==[{"additionalData":{},"pspReference":"QFQTPCQ8HXSKGK82","merchantReference":"T20240101001","resultCode":"Authorised","amount":{"currency":"EUR","value":1000}}]==],
+    expect = {
+      class = "SUCCESS",
+      code = "Authorised",
+      error = "",
+      fields = {
+        channel_trade_no = "QFQTPCQ8HXSKGK82",
+      },
+    },
+  }, {
+    name = "details: Refused is a definite failure",
+    kind = "parse",
+    op = "details",
+    order = {
+      out_trade_no = "T20240101001",
+      amount = 1000,
+      currency = "EUR",
+      method = "adyen.card",
+    },
+    status = 200,
+    response = [==[{"additionalData":{},"pspReference":"QFQTPCQ8HXSKGK82","merchantReference":"T20240101001","resultCode":"Refused","refusalReason":"Refused","refusalReasonCode":"2"}]==],
+    expect = {
+      class = "FAILED",
+      code = "Refused",
+    },
+  }, {
+    name = "details: a redirect method's next action is the shopper's next step, not prepay",
+    kind = "parse",
+    op = "details",
+    order = {
+      out_trade_no = "T20240101001",
+      amount = 1000,
+      currency = "EUR",
+      method = "adyen.redirect",
+    },
+    status = 200,
+    response = [==[{"additionalData":{},"pspReference":"QFQTPCQ8HXSKGK82","merchantReference":"T20240101001","resultCode":"RedirectShopper","action":{"type":"redirect","method":"GET","url":"https://checkoutshopper-test.adyen.com/checkoutshopper/redirect?d=1"}}]==],
+    expect = {
+      class = "PROCESSING",
+      code = "RedirectShopper",
+      fields = {
+        credential = {
+          type = "url",
+          url = "https://checkoutshopper-test.adyen.com/checkoutshopper/redirect?d=1",
+          method = "GET",
+          action_type = "redirect",
+        },
+      },
+    },
+  }, {
+    name = "details: 422 (a stale or forged redirectResult) stays processing",
+    kind = "parse",
+    op = "details",
+    order = {
+      out_trade_no = "T20240101001",
+      amount = 1000,
+      currency = "EUR",
+      method = "adyen.card",
+    },
+    status = 422,
+    response = [==[{"status":422,"errorCode":"14_006","message":"Invalid payload provided","errorType":"validation"}]==],
+    expect = {
+      class = "PROCESSING",
+      code = "422:14_006",
     },
   }, {
     name = "unknown resultCode stays processing",

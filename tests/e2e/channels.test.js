@@ -436,3 +436,93 @@ describe('a notify in another currency is a discrepancy, not a success', () => {
     await k.waitStatus(o.no, 'SUCCESS');
   });
 });
+
+// Adyen's next leg of the same payment (POST /v1/payments/{no}/details, the pack's
+// `details` op -> /payments/details): after a redirect, what the shopper's browser brought
+// back completes the order that made the redirect — no second order, one pay, and a leg
+// the channel refuses leaves the order PROCESSING for the webhook.
+describe('adyen: the shopper\'s next leg of the same payment (POST /v1/payments/{no}/details)', () => {
+  const details = (no, body) => stack.api('POST', `/v1/payments/${encodeURIComponent(no)}/details`, { body });
+  const redirectOf = (cred) => new URL(cred.url).searchParams.get('redirectData');
+
+  it('a redirect method: the leg completes it; a forged leg first stays PROCESSING; bad input changes nothing', { timeout: 45000 }, async () => {
+    if (!RUN.includes('adyen')) return;
+    const k = kit('adyen');
+    const no = tradeNo('AD');
+    const r = await stack.pay(no, { channel: 'adyen', method: 'adyen.redirect', currency: 'EUR', amount: 1000,
+      extra: { payment_method: { type: 'ideal' }, return_url: 'https://shop.example/return' } });
+    assertStatus(r, 202);
+    k.seen.set(no, []);
+    const v = await waitFor(`${no} redirect`, () => stack.voucher(r.json.voucher_id, 3000), (x) => x.json && x.json.status === 'READY', { timeoutMs: SETTLE_MS });
+    assert.equal(v.json.credential.type, 'url');
+    const rr = redirectOf(v.json.credential);
+    assert.ok(rr, v.text);
+
+    // bad input: refused, nothing sent, the voucher untouched
+    for (const [body, code] of [[{}, 400], [{ details: {} }, 400], [{ details: 'x' }, 400], [{ details: { redirectResult: rr }, payment_data: 7 }, 400]]) {
+      const b = await details(no, body);
+      assert.equal(b.status, code, `${JSON.stringify(body)}: ${b.text}`);
+    }
+    assert.equal((await details(tradeNo('NOPE'), { details: { redirectResult: rr } })).status, 404);
+
+    // a leg Adyen never issued: 422 at the channel -> PROCESSING, the voucher waits on
+    const bad = await details(no, { details: { redirectResult: 'rrforged0000' } });
+    assertStatus(bad, 200);
+    assertSigned(bad);
+    assert.equal(bad.json.details.result, 'PROCESSING', bad.text);
+    assert.equal(bad.json.details.code, '422:14_006');
+    assert.equal(bad.json.payment_status, 'PROCESSING');
+    assert.equal(bad.json.status, 'PENDING');
+    await k.neverFailed(no, 'a refused leg');
+
+    // the shopper's real result: Authorised, the order SUCCESS, the answer says so at once
+    const ok = await details(no, { details: { redirectResult: rr } });
+    assertStatus(ok, 200);
+    assert.equal(ok.json.details.result, 'SUCCESS', ok.text);
+    assert.equal(ok.json.details.code, 'Authorised');
+    assert.equal(ok.json.payment_status, 'SUCCESS');
+    assert.equal(ok.json.status, 'READY');
+    assert.equal(await k.status(no), 'SUCCESS');
+    // one pay, two legs at the channel; the trace shows them as details attempts
+    assert.equal(await k.payCount(no), 1);
+    const legs = trace.attempts(await stack.adminOrder(no)).filter((a) => a.op === 'details');
+    assert.deepEqual(legs.map((a) => a.class), ['PROCESSING', 'SUCCESS']);
+    // nothing is left to do
+    const again = await details(no, { details: { redirectResult: rr } });
+    assert.equal(again.status, 409, again.text);
+    await k.neverFailed(no, 'details');
+  });
+
+  it('a card payment\'s 3DS redirect: the leg answers the next action as the voucher\'s credential; a channel without a details step refuses', { timeout: 45000 }, async () => {
+    if (!RUN.includes('adyen')) return;
+    const k = kit('adyen');
+    const o = await k.pay('A3', { [k.P.payOp]: 'result:RedirectShopper' });
+    await k.sent(o.no);
+    await k.waitStatus(o.no, 'PROCESSING');
+    const first = await waitFor(`${o.no} the 3DS redirect`, () => stack.voucher(o.voucher, 1000), (x) => x.json && x.json.credential, { timeoutMs: SETTLE_MS });
+    const rr = redirectOf(first.json.credential);
+    // the leg's answer is another redirect (e.g. a second challenge): READY with the new step
+    await k.script(o.no, { details: 'result:RedirectShopper' });
+    const next = await details(o.no, { details: { redirectResult: rr } });
+    assertStatus(next, 200);
+    assert.equal(next.json.details.result, 'PROCESSING', next.text);
+    assert.equal(next.json.status, 'READY');
+    assert.equal(next.json.credential.type, 'url');
+    assert.notEqual(redirectOf(next.json.credential), rr, 'the next step, not the first');
+    assert.equal(await k.status(o.no), 'PROCESSING');
+    // the webhook still settles it
+    await k.simPay(o.no);
+    const n = await k.notify(o.no, 'valid');
+    assert.ok(n.status >= 200 && n.status < 300, JSON.stringify(n));
+    await k.waitStatus(o.no, 'SUCCESS');
+    assert.equal(await k.payCount(o.no), 1);
+
+    if (RUN.includes('stripe')) {
+      const s = kit('stripe');
+      const so = await s.openOrder('SD');
+      const b = await details(so.no, { details: { x: '1' } });
+      assert.equal(b.status, 400, b.text);
+      assert.match(b.text, /no details step/);
+    }
+  });
+});

@@ -100,15 +100,20 @@ test('pay: delay beyond the timeout and a dropped connection are PROCESSING, nev
   }
 });
 
-test('pay: a prepay redirect gives the redirect URL; /payments/details completes it', async () => {
+test('pay: a prepay redirect gives the redirect URL; the details op (/payments/details) completes it', async () => {
   const o = order({ method: 'adyen.redirect', extra: { payment_method: { type: 'ideal' }, return_url: 'https://shop.example/r' } });
   const r = await run('pay', o, 'success');
   assert.equal(r.code, 'prepay:RedirectShopper');
   assert.equal(r.fields.credential.type, 'url');
   const rr = new URL(r.fields.credential.url).searchParams.get('redirectData');
-  const d = await k.exchange('pay', { ...o, extra: { details: { redirectResult: rr } } });
+  // the next leg of the same payment: the details op (POST /v1/payments/{no}/details)
+  const d = await k.exchange('details', { ...o, details: { details: { redirectResult: rr } } });
   assert.equal(d.class, 'SUCCESS', JSON.stringify(d));
   assert.equal(d.code, 'Authorised');
+  // a redirectResult Adyen never issued: 422, PROCESSING (the webhook still decides)
+  const bad = await k.exchange('details', { ...o, details: { details: { redirectResult: 'rrforged00' } } });
+  assert.equal(bad.class, 'PROCESSING', JSON.stringify(bad));
+  assert.equal(bad.code, '422:14_006');
 });
 
 test('pay: in progress (Received), then the AUTHORISATION webhook says success', async () => {

@@ -3,8 +3,7 @@
 # public-key certificate mode (公钥证书模式): a root bundle (RSA sha256, EC,
 # RSA sha1 -- the EC one plays the SM2 root alipay-sdk skips), an app
 # certificate holding the V13 test key, an "Alipay" certificate holding the
-# fixture platform key.  Writes tests/vectors/keys/alipay_cert_test_*.pem and
-# copies what the pack fixtures need to templates/alipay.fixtures/keys/.
+# fixture platform key.  Writes tests/vectors/keys/alipay_cert_test_*.pem.
 # Run from the repository root; prints the SNs alipay-sdk computes for them
 # (tests/sim/node_modules/alipay-sdk), which tests/unit/test_adapter_certinfo.c
 # expects.  Regenerating changes every certificate (new signatures).
@@ -38,11 +37,6 @@ openssl req -new -key $K/alipay_fixture_platform_private.pem \
   -subj "/C=CN/O=Paygw Test Alipay/OU=Alipay/CN=Paygw Test Alipay Public Key" -out "$T/ali.csr"
 $X -req -in "$T/ali.csr" -CA "$T/root1.pem" -CAkey "$T/root1.key" -sha256 \
   -set_serial 4096 -out $K/alipay_cert_test_alipay_cert.pem 2>/dev/null
-
-F=templates/alipay.fixtures/keys
-cp $K/alipay_cert_test_root_bundle.pem $F/fixture_alipay_root_cert.pem
-cp $K/alipay_cert_test_app_cert.pem $F/fixture_app_cert.pem
-cp $K/alipay_cert_test_alipay_cert.pem $F/fixture_alipay_public_cert.pem
 
 node -e '
 const { getSN } = require("./tests/sim/node_modules/alipay-sdk/dist/commonjs/antcertutil.js");

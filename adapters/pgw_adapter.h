@@ -99,6 +99,11 @@ int pgw_keystore_name_ok(const char *name);
 /* The certificate stored under name (borrowed), or NULL + err when missing
  * or when the file holds a bare key. */
 X509 *pgw_keystore_cert(struct pgw_keystore *, const char *name, char *err, size_t errlen);
+/* Every certificate of the file stored under name, in file order (a PEM
+ * bundle may hold several; the first is pgw_keystore_cert's), borrowed, or
+ * NULL + err as pgw_keystore_cert. */
+const STACK_OF(X509) *pgw_keystore_certs(struct pgw_keystore *, const char *name, char *err,
+                                         size_t errlen);
 /* Symmetric secret <dir>/<name>.secret, one trailing newline removed:
  * borrowed bytes (cached, cleansed at free) + *len, or NULL + err (which
  * names the secret, never its content). */

@@ -9,7 +9,10 @@
  * out (PKCS#1 / PKCS#8 private, SPKI / PKCS#1 public).  A file may also hold
  * an X.509 certificate (PEM "CERTIFICATE", or bare base64 DER) as channels
  * hand out platform certificates: its public key is the key, and the
- * certificate itself is kept for its serial number.  Encrypted keys are
+ * certificate itself is kept for its serial number.  A PEM file may hold a
+ * bundle of certificates (Alipay's alipayRootCert.crt): the first is the
+ * key's certificate, and all of them are kept, in file order, for
+ * pgw_keystore_certs (their fields, never a trust decision).  Encrypted keys are
  * refused (no passphrase prompt ever).  Keys are decoded once and cached as
  * EVP_PKEY for the life of the keystore (one keystore per pack version, so a
  * reload picks up rotated keys).  Key material never enters Lua.
@@ -26,6 +29,7 @@
 #include <string.h>
 
 #include <openssl/decoder.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -40,6 +44,7 @@ struct pgw_keystore_entry {
     char name[65];
     EVP_PKEY *pkey;
     X509 *cert;                 /* set when the file held a certificate */
+    STACK_OF(X509) *certs;      /* every certificate of the file, in order */
     struct pgw_keystore_entry *next;
 };
 
@@ -110,6 +115,7 @@ pgw_keystore_free(struct pgw_keystore *ks)
         next = e->next;
         EVP_PKEY_free(e->pkey);
         X509_free(e->cert);
+        sk_X509_pop_free(e->certs, X509_free);
         free(e);
     }
     for (sc = ks->secrets; sc != NULL; sc = snext) {
@@ -164,54 +170,74 @@ pgw_keystore_decode(const unsigned char *data, size_t len, const char *input_typ
 }
 
 
-/* A certificate: PEM or DER.  Sets *cert and returns its public key. */
+/* A certificate: PEM or DER.  Sets *cert (the first certificate) and *certs
+ * (all of them: a PEM bundle may hold several) and returns the first's
+ * public key. */
 static EVP_PKEY *
-pgw_keystore_cert_parse(const unsigned char *data, size_t len, int pem, X509 **cert)
+pgw_keystore_cert_parse(const unsigned char *data, size_t len, int pem, X509 **cert,
+                        STACK_OF(X509) **certs)
 {
+    STACK_OF(X509) *all;
     X509 *x = NULL;
     EVP_PKEY *pkey;
 
     if (len > PGW_KEY_FILE_MAX) {
         return NULL;
     }
+    all = sk_X509_new_null();
+    if (all == NULL) {
+        return NULL;
+    }
     if (pem) {
         BIO *bio = BIO_new_mem_buf(data, (int) len);
         if (bio == NULL) {
+            sk_X509_free(all);
             return NULL;
         }
-        x = PEM_read_bio_X509(bio, NULL, pgw_keystore_no_pem_pass, NULL);
+        while ((x = PEM_read_bio_X509(bio, NULL, pgw_keystore_no_pem_pass, NULL)) != NULL) {
+            if (sk_X509_push(all, x) <= 0) {
+                X509_free(x);
+                break;
+            }
+        }
         BIO_free(bio);
     } else {
         const unsigned char *p = data;
         x = d2i_X509(NULL, &p, (long) len);
+        if (x != NULL && sk_X509_push(all, x) <= 0) {
+            X509_free(x);
+        }
     }
-    if (x == NULL) {
-        return NULL;
-    }
-    pkey = X509_get_pubkey(x);
-    if (pkey == NULL) {
-        X509_free(x);
+    ERR_clear_error();          /* the bundle's end reads as "no start line" */
+    x = sk_X509_num(all) > 0 ? sk_X509_value(all, 0) : NULL;
+    pkey = x != NULL ? X509_get_pubkey(x) : NULL;
+    if (pkey == NULL || X509_up_ref(x) != 1) {
+        EVP_PKEY_free(pkey);
+        sk_X509_pop_free(all, X509_free);
         return NULL;
     }
     *cert = x;
+    *certs = all;
     return pkey;
 }
 
 
 static EVP_PKEY *
-pgw_keystore_parse(const char *text, size_t len, X509 **cert)
+pgw_keystore_parse(const char *text, size_t len, X509 **cert, STACK_OF(X509) **certs)
 {
     EVP_PKEY *pkey;
     unsigned char *der;
     size_t derlen;
 
     *cert = NULL;
+    *certs = NULL;
     if (memmem(text, len, "-----BEGIN", 10) != NULL) {
         if (memmem(text, len, "ENCRYPTED", 9) != NULL) {
             return NULL;
         }
         if (memmem(text, len, "CERTIFICATE-----", 16) != NULL) {
-            return pgw_keystore_cert_parse((const unsigned char *) text, len, 1, cert);
+            return pgw_keystore_cert_parse((const unsigned char *) text, len, 1, cert,
+                                           certs);
         }
         pkey = pgw_keystore_decode((const unsigned char *) text, len, "PEM",
                                    OSSL_KEYMGMT_SELECT_KEYPAIR);
@@ -235,7 +261,7 @@ pgw_keystore_parse(const char *text, size_t len, X509 **cert)
         pkey = pgw_keystore_decode(der, derlen, "DER", OSSL_KEYMGMT_SELECT_PUBLIC_KEY);
     }
     if (pkey == NULL) {
-        pkey = pgw_keystore_cert_parse(der, derlen, 0, cert);
+        pkey = pgw_keystore_cert_parse(der, derlen, 0, cert, certs);
     }
     OPENSSL_cleanse(der, derlen);
     free(der);
@@ -289,6 +315,7 @@ pgw_keystore_entry(struct pgw_keystore *ks, const char *name, char *err, size_t 
     size_t len = 0;
     EVP_PKEY *pkey;
     X509 *cert = NULL;
+    STACK_OF(X509) *certs = NULL;
 
     if (ks == NULL) {
         snprintf(err, errlen, "no keystore available");
@@ -309,7 +336,7 @@ pgw_keystore_entry(struct pgw_keystore *ks, const char *name, char *err, size_t 
         snprintf(err, errlen, "key '%s' not found in keystore %s", name, ks->dir);
         return NULL;
     }
-    pkey = pgw_keystore_parse(text, len, &cert);
+    pkey = pgw_keystore_parse(text, len, &cert, &certs);
     OPENSSL_cleanse(text, len);
     free(text);
     if (pkey == NULL) {
@@ -322,12 +349,14 @@ pgw_keystore_entry(struct pgw_keystore *ks, const char *name, char *err, size_t 
     if (e == NULL) {
         EVP_PKEY_free(pkey);
         X509_free(cert);
+        sk_X509_pop_free(certs, X509_free);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     memcpy(e->name, name, strlen(name) + 1);
     e->pkey = pkey;
     e->cert = cert;
+    e->certs = certs;
     e->next = ks->keys;
     ks->keys = e;
     return e;
@@ -356,6 +385,22 @@ pgw_keystore_cert(struct pgw_keystore *ks, const char *name, char *err, size_t e
         return NULL;
     }
     return e->cert;
+}
+
+
+const STACK_OF(X509) *
+pgw_keystore_certs(struct pgw_keystore *ks, const char *name, char *err, size_t errlen)
+{
+    struct pgw_keystore_entry *e = pgw_keystore_entry(ks, name, err, errlen);
+
+    if (e == NULL) {
+        return NULL;
+    }
+    if (e->certs == NULL) {
+        snprintf(err, errlen, "key '%s' is not a certificate", name);
+        return NULL;
+    }
+    return e->certs;
 }
 
 

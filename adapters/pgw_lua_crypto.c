@@ -11,7 +11,8 @@
  *   equals(a, b)  constant-time comparison (CRYPTO_memcmp) for MACs
  * The table also carries the symmetric ciphers (pgw_lua_cipher.c: AES-GCM,
  * AES-ECB/CBC, SM4-ECB) and the operations on keystore keys by name
- * (pgw_lua_pkey.c: sign, verify, rsa_oaep_encrypt, cert_serial).
+ * (pgw_lua_pkey.c: sign, verify, rsa_oaep_encrypt, cert_serial, cert_info,
+ * verify_chain).
  */
 
 #include <stdio.h>

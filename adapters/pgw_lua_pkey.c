@@ -18,6 +18,15 @@
  *       the serial of the certificate stored under key_name: "hex" (default)
  *       upper case, whole bytes, as `openssl x509 -serial` prints it (WeChat
  *       Pay v3 Wechatpay-Serial); "dec" decimal (UnionPay certId).
+ *   cert_info(key_name) -> { {serial_dec, serial_hex, issuer = {{"C", "CN"},
+ *                             ...}, sig_alg_oid, subject_cn}, ... }
+ *       the public fields of every certificate stored under key_name, in
+ *       file order (a PEM bundle such as Alipay's alipayRootCert.crt holds
+ *       several): issuer attributes in the certificate's order, named as
+ *       @fidm/x509 names them (C, ST, L, O, OU, CN, E = emailAddress; else
+ *       OpenSSL's short name or the dotted OID), values UTF-8; sig_alg_oid
+ *       dotted (1.2.840.113549.1.1.11).  Alipay's certificate SN is built
+ *       from these by the pack.
  *   verify_chain(cert_pem, root_name [, middle_name]) -> true, subject_cn
  *                                                     | false, err
  *       cert_pem (a PEM certificate received in a message, e.g. UnionPay's
@@ -531,27 +540,15 @@ pgw_pkey_rsa_oaep_encrypt(lua_State *L)
 }
 
 
+/* The serial of x as "hex" (upper case, whole bytes, as `openssl x509
+ * -serial` prints it) or decimal into out; 0 / -1 (unreadable).  No Lua call. */
 static int
-pgw_pkey_cert_serial(lua_State *L)
+pgw_pkey_serial_str(X509 *x, int dec, char *out, size_t outlen)
 {
-    const char *name = luaL_checkstring(L, 1);
-    const char *fmt = luaL_optstring(L, 2, "hex");
-    int dec = strcmp(fmt, "dec") == 0;
-    char err[256], out[512];
-    BIGNUM *bn;
-    char *s;
-    X509 *cert;
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *s = bn == NULL ? NULL : dec ? BN_bn2dec(bn) : BN_bn2hex(bn);
 
-    if (!dec && strcmp(fmt, "hex") != 0) {
-        return luaL_error(L, "crypto.cert_serial: format must be \"hex\" or \"dec\"");
-    }
-    cert = pgw_keystore_cert(pgw_sbx_of(L)->keys, name, err, sizeof(err));
-    if (cert == NULL) {
-        return luaL_error(L, "crypto.cert_serial: %s", err);
-    }
-    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-    s = bn == NULL ? NULL : dec ? BN_bn2dec(bn) : BN_bn2hex(bn);
-    if (s != NULL && strlen(s) + 2 < sizeof(out)) {
+    if (s != NULL && strlen(s) + 2 < outlen) {
         /* BN_bn2hex prints whole bytes ("0ABC"), like openssl x509 -serial,
          * except that a zero serial is "0": make it "00" as OpenSSL prints it */
         out[0] = '0';
@@ -564,10 +561,147 @@ pgw_pkey_cert_serial(lua_State *L)
     }
     OPENSSL_free(s);
     BN_free(bn);
-    if (out[0] == '\0') {
+    return out[0] != '\0' ? 0 : -1;
+}
+
+
+static int
+pgw_pkey_cert_serial(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const char *fmt = luaL_optstring(L, 2, "hex");
+    int dec = strcmp(fmt, "dec") == 0;
+    char err[256], out[512];
+    X509 *cert;
+
+    if (!dec && strcmp(fmt, "hex") != 0) {
+        return luaL_error(L, "crypto.cert_serial: format must be \"hex\" or \"dec\"");
+    }
+    cert = pgw_keystore_cert(pgw_sbx_of(L)->keys, name, err, sizeof(err));
+    if (cert == NULL) {
+        return luaL_error(L, "crypto.cert_serial: %s", err);
+    }
+    if (pgw_pkey_serial_str(cert, dec, out, sizeof(out)) != 0) {
         return luaL_error(L, "crypto.cert_serial: key '%s': unreadable serial", name);
     }
     lua_pushstring(L, out);
+    return 1;
+}
+
+
+/* The short name of a name attribute as @fidm/x509 (alipay-sdk's
+ * certificate reader) spells the usual ones -- C, ST, L, O, OU, CN, and "E"
+ * for emailAddress -- else OpenSSL's short name, else the dotted OID. */
+static void
+pgw_pkey_attr_name(const ASN1_OBJECT *obj, char *out, size_t outlen)
+{
+    int nid = OBJ_obj2nid(obj);
+    const char *sn = nid == NID_pkcs9_emailAddress ? "E"
+                     : nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
+
+    if (sn != NULL) {
+        snprintf(out, outlen, "%s", sn);
+    } else if (OBJ_obj2txt(out, (int) outlen, obj, 1) <= 0) {
+        out[0] = '\0';
+    }
+}
+
+
+/* s as UTF-8 into out (NUL-free, truncated never: "" + length 0 when it
+ * does not fit or cannot be converted, which no real issuer name does).
+ * Returns the length.  No Lua call. */
+static size_t
+pgw_pkey_utf8(const ASN1_STRING *s, char *out, size_t outlen)
+{
+    unsigned char *u = NULL;
+    int len = ASN1_STRING_to_UTF8(&u, s);
+    size_t n = 0;
+
+    if (len > 0 && (size_t) len < outlen) {
+        memcpy(out, u, (size_t) len);
+        n = (size_t) len;
+    }
+    out[n] = '\0';
+    OPENSSL_free(u);
+    return n;
+}
+
+
+/* Pushes {serial_dec, serial_hex, issuer = {{sn, value}, ...}, sig_alg_oid,
+ * subject_cn} for x.  Every OpenSSL string is copied to the stack first, so
+ * nothing OpenSSL allocated is alive across a Lua call (which may raise). */
+static void
+pgw_pkey_push_cert_info(lua_State *L, X509 *x)
+{
+    const X509_NAME *issuer = X509_get_issuer_name(x);
+    const X509_ALGOR *alg = NULL;
+    const ASN1_OBJECT *alg_obj = NULL;
+    char buf[512], cn[512], value[1024];
+    int i, n = issuer != NULL ? X509_NAME_entry_count(issuer) : 0;
+
+    lua_createtable(L, 0, 5);
+    if (pgw_pkey_serial_str(x, 1, buf, sizeof(buf)) == 0) {
+        lua_pushstring(L, buf);
+        lua_setfield(L, -2, "serial_dec");
+    }
+    if (pgw_pkey_serial_str(x, 0, buf, sizeof(buf)) == 0) {
+        lua_pushstring(L, buf);
+        lua_setfield(L, -2, "serial_hex");
+    }
+    /* the outer signatureAlgorithm: what alipay-sdk tests (it must equal
+     * the TBS one in any certificate that verifies) */
+    X509_get0_signature(NULL, &alg, x);
+    if (alg != NULL) {
+        X509_ALGOR_get0(&alg_obj, NULL, NULL, alg);
+    }
+    if (alg_obj == NULL || OBJ_obj2txt(buf, sizeof(buf), alg_obj, 1) <= 0) {
+        buf[0] = '\0';
+    }
+    lua_pushstring(L, buf);
+    lua_setfield(L, -2, "sig_alg_oid");
+    pgw_pkey_subject_cn(x, cn, sizeof(cn));
+    lua_pushstring(L, cn);
+    lua_setfield(L, -2, "subject_cn");
+
+    lua_createtable(L, n, 0);
+    for (i = 0; i < n; i++) {
+        X509_NAME_ENTRY *e = X509_NAME_get_entry(issuer, i);
+        size_t vlen = pgw_pkey_utf8(X509_NAME_ENTRY_get_data(e), value, sizeof(value));
+
+        pgw_pkey_attr_name(X509_NAME_ENTRY_get_object(e), buf, sizeof(buf));
+        lua_createtable(L, 2, 0);
+        lua_pushstring(L, buf);
+        lua_rawseti(L, -2, 1);
+        lua_pushlstring(L, value, vlen);
+        lua_rawseti(L, -2, 2);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "issuer");
+}
+
+
+/* cert_info(key_name) -> { {serial_dec, serial_hex, issuer, sig_alg_oid,
+ * subject_cn}, ... }: one entry per certificate stored under key_name, in
+ * file order (Alipay's root bundle holds several).  Certificates are public:
+ * their fields may enter Lua; the keystore keeps the objects. */
+static int
+pgw_pkey_cert_info(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const STACK_OF(X509) *certs;
+    char err[256];
+    int i, n;
+
+    certs = pgw_keystore_certs(pgw_sbx_of(L)->keys, name, err, sizeof(err));
+    if (certs == NULL) {
+        return luaL_error(L, "crypto.cert_info: %s", err);
+    }
+    n = sk_X509_num(certs);
+    lua_createtable(L, n, 0);
+    for (i = 0; i < n; i++) {
+        pgw_pkey_push_cert_info(L, sk_X509_value(certs, i));
+        lua_rawseti(L, -2, i + 1);
+    }
     return 1;
 }
 
@@ -580,6 +714,7 @@ pgw_lua_pkey_open(lua_State *L)
         {"verify", pgw_pkey_verify},
         {"rsa_oaep_encrypt", pgw_pkey_rsa_oaep_encrypt},
         {"cert_serial", pgw_pkey_cert_serial},
+        {"cert_info", pgw_pkey_cert_info},
         {"verify_chain", pgw_pkey_verify_chain},
         {NULL, NULL}
     };

@@ -23,6 +23,12 @@
 -- invalid" -> PROCESSING, whatever the code says (this includes Alipay's
 -- unsigned gateway errors such as 40001/40002 on a bad app_id: they stay
 -- PROCESSING, never FAILED, never NOT_SENT without a signature).
+-- Certificate mode (ctx.config app_cert + alipay_root_cert +
+-- alipay_public_cert, see templates/alipay.lua): answers and notifies are
+-- verified with the public key of alipay_public_cert, and an answer whose
+-- alipay_cert_sn is not that certificate's SN is not trusted ("Alipay
+-- certificate changed": Alipay rotated its certificate; install the new
+-- alipayCertPublicKey_RSA2.crt and reload) -> PROCESSING, never FAILED.
 
 local S = {}
 
@@ -209,6 +215,44 @@ local function str(v)
   return type(v) == "string" and v or nil
 end
 
+-- The SN of a certificate as alipay-sdk computes it (same rule as
+-- templates/alipay.lua: issuer attributes reversed "name=value" joined by
+-- ",", names as @fidm/x509 spells them, then the decimal serial; md5 hex).
+local FIDM_NAMES = { C = true, ST = true, L = true, O = true, OU = true, CN = true, E = true }
+local SN_CACHE = {}        -- by key name; certificates are cached per pack version too
+
+local function cert_sn(name)
+  if SN_CACHE[name] == nil then
+    local c, parts = gw.crypto.cert_info(name)[1], {}
+    for i = #c.issuer, 1, -1 do
+      local a = c.issuer[i]
+      parts[#parts + 1] = (FIDM_NAMES[a[1]] and a[1] or "") .. "=" .. a[2]
+    end
+    SN_CACHE[name] = gw.crypto.md5(table.concat(parts, ",") .. c.serial_dec)
+  end
+  return SN_CACHE[name]
+end
+
+-- The key that verifies Alipay: alipay_public_cert in certificate mode
+-- (then also its SN), else channel_public_key.
+local function alipay_key(cfg)
+  local cert = cfg.alipay_public_cert
+  if type(cert) == "string" and cert ~= "" then
+    return cert, cert_sn(cert)
+  end
+  return cfg.channel_public_key, nil
+end
+
+-- nil, or the error of an answer / notify signed under another Alipay certificate
+local function cert_changed(theirs, ours)
+  if ours ~= nil and theirs ~= nil and theirs ~= ours then
+    return "Alipay certificate changed: alipay_cert_sn " .. tostring(theirs)
+           .. " is not the SN of the configured alipay_public_cert (" .. ours
+           .. "); install Alipay's new alipayCertPublicKey_RSA2.crt and reload"
+  end
+  return nil
+end
+
 -- Decode, locate and verify "<api>_response" (or "error_response").
 -- Returns body-table r, code, nil on success; or nil, code-or-nil, error.
 local function open_response(resp, api, ctx)
@@ -238,7 +282,11 @@ local function open_response(resp, api, ctx)
     code = r.code .. ":" .. r.sub_code
   end
   local sign = str(all.sign)
-  local key_name = ctx.config.channel_public_key
+  local key_name, our_sn = alipay_key(ctx.config)
+  local changed = cert_changed(str(all.alipay_cert_sn), our_sn)
+  if changed ~= nil then
+    return nil, code, changed
+  end
   if sign == nil or sign == "" or type(key_name) ~= "string"
      or not gw.crypto.verify(key_name, "RSA2", raw, sign) then
     return nil, code, "response signature invalid"
@@ -540,7 +588,12 @@ function S.notify(req, ctx)
   end
   local to_verify = gw.form.sign_string(p, { exclude = { "sign", "sign_type" },
                                             skip_empty = true })
-  if not gw.crypto.verify(ctx.config.channel_public_key, "RSA2", to_verify, sign) then
+  local key_name, our_sn = alipay_key(ctx.config)
+  local changed = cert_changed(str(p.alipay_cert_sn), our_sn)
+  if changed ~= nil then
+    return { verified = false, error = changed }
+  end
+  if type(key_name) ~= "string" or not gw.crypto.verify(key_name, "RSA2", to_verify, sign) then
     return { verified = false, error = "notify signature invalid" }
   end
   if p.app_id ~= ctx.config.app_id then

@@ -12,6 +12,19 @@
 -- ctx.config keys: app_id, app_private_key (key name), channel_public_key
 -- (key name, used by the script), optional app_auth_token, endpoint.
 --
+-- Public-key certificate mode (公钥证书模式, required for the fund APIs): when
+-- ctx.config names app_cert (appCertPublicKey_<appid>.crt), alipay_root_cert
+-- (alipayRootCert.crt, a bundle) and alipay_public_cert
+-- (alipayCertPublicKey_RSA2.crt) -- keystore key names, all three or none --
+-- every request, the local credentials included, carries app_cert_sn and
+-- alipay_root_cert_sn inside the signed string; the script verifies answers
+-- and notifies with alipay_public_cert instead of channel_public_key.  SN as
+-- alipay-sdk's antcertutil computes it: md5hex of the issuer attributes in
+-- reverse order as "name=value" joined by "," followed by the decimal
+-- serial; the root SN joins with "_" the SNs of the bundle's RSA-signed
+-- certificates (signature OID 1.2.840.113549.1.1.*), others (SM2) skipped
+-- (https://opendocs.alipay.com/common/02kipk "公钥证书方式").
+--
 -- Pay methods: alipay.qr (alipay.trade.precreate, a QR the buyer scans),
 -- alipay.barcode (alipay.trade.pay scene bar_code: we scan the buyer's code;
 -- kind micropay, the host queries then cancels), and alipay.wap / alipay.page /
@@ -101,6 +114,65 @@ local function need(v, what)
   return v
 end
 
+-- Issuer attribute names as @fidm/x509 (alipay-sdk's reader) spells them:
+-- any other attribute gets an empty name there, so it does here.
+local FIDM_NAMES = { C = true, ST = true, L = true, O = true, OU = true, CN = true, E = true }
+
+-- The SN of one certificate (gw.crypto.cert_info entry); see the header.
+local function cert_sn(c)
+  local parts = {}
+  for i = #c.issuer, 1, -1 do
+    local a = c.issuer[i]
+    parts[#parts + 1] = (FIDM_NAMES[a[1]] and a[1] or "") .. "=" .. a[2]
+  end
+  return gw.crypto.md5(table.concat(parts, ",") .. c.serial_dec)
+end
+
+-- SNs by key name: certificates are cached per pack version by the host,
+-- so their SNs may be too (a rotated certificate needs a reload anyway)
+local SN_CACHE = {}
+
+local function app_cert_sn(name)
+  local key = "app:" .. name
+  if SN_CACHE[key] == nil then
+    SN_CACHE[key] = cert_sn(gw.crypto.cert_info(name)[1])
+  end
+  return SN_CACHE[key]
+end
+
+local function root_cert_sn(name)
+  local key = "root:" .. name
+  if SN_CACHE[key] == nil then
+    local sns = {}
+    for _, c in ipairs(gw.crypto.cert_info(name)) do
+      if c.sig_alg_oid:sub(1, 18) == "1.2.840.113549.1.1" then
+        sns[#sns + 1] = cert_sn(c)
+      end
+    end
+    if #sns == 0 then
+      error("alipay: alipay_root_cert " .. name .. " holds no RSA certificate", 0)
+    end
+    SN_CACHE[key] = table.concat(sns, "_")
+  end
+  return SN_CACHE[key]
+end
+
+-- certificate mode: nil (public-key mode) or the three key names
+local function cert_mode(cfg)
+  local n, names = 0, {}
+  for _, k in ipairs({ "app_cert", "alipay_root_cert", "alipay_public_cert" }) do
+    if type(cfg[k]) == "string" and cfg[k] ~= "" then
+      n = n + 1
+      names[k] = cfg[k]
+    end
+  end
+  if n == 0 then return nil end
+  if n < 3 then
+    error("alipay: certificate mode needs app_cert, alipay_root_cert and alipay_public_cert", 0)
+  end
+  return names
+end
+
 -- the common parameters + sign (docs: https://opendocs.alipay.com/common/02kf5q
 -- "公共请求参数" and https://opendocs.alipay.com/common/02kf5p "自行实现签名")
 local function signed_params(ctx, api, biz, notify_url, return_url)
@@ -123,6 +195,11 @@ local function signed_params(ctx, api, biz, notify_url, return_url)
   end
   if type(cfg.app_auth_token) == "string" and cfg.app_auth_token ~= "" then
     p.app_auth_token = cfg.app_auth_token
+  end
+  local certs = cert_mode(cfg)
+  if certs ~= nil then
+    p.app_cert_sn = app_cert_sn(certs.app_cert)
+    p.alipay_root_cert_sn = root_cert_sn(certs.alipay_root_cert)
   end
   local to_sign = gw.form.sign_string(p, { exclude = { "sign" }, skip_empty = true })
   p.sign = gw.crypto.sign(need(cfg.app_private_key, "config app_private_key"), "RSA2",

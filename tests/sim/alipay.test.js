@@ -699,3 +699,75 @@ test('refund notify: refund_fee / gmt_refund / out_biz_no, verified by checkNoti
 test('no sim-internal errors happened', async () => {
   assert.deepEqual(sim.simErrors, []);
 });
+
+// ---- certificate mode (公钥证书模式): alipay-sdk in certificate mode is the client ----
+test('certificate mode: a real alipay-sdk cert-mode request is accepted; wrong app / root SN refused; alipay_cert_sn; rotation', async () => {
+  const ck = await startSim({
+    channel: 'alipay',
+    options: { alipay: { app_id: APP_ID, cert_mode: '1' } },
+    prepareKeys: (dir) => {
+      writePem(path.join(dir, 'alipay_private.pem'), alipayKey, 'private');
+      writePem(path.join(dir, 'app_public.pem'), appKey, 'public');
+    },
+  });
+  try {
+    const dir = path.join(ck.keysDir, 'alipay_cert');
+    const read = (n) => fs.readFileSync(path.join(dir, n), 'utf8');
+    const client = (o = {}) => new AlipaySdk({
+      appId: APP_ID,
+      privateKey: privatePem(o.signKey || appKey),
+      keyType: 'PKCS8',
+      appCertContent: o.appCert || read('app_cert.pem'),
+      alipayPublicCertContent: o.alipayCert || read('alipay_cert.pem'),
+      alipayRootCertContent: o.rootCert || read('root_cert.pem'),
+      gateway: `${ck.base}/gateway.do`,
+      timeout: 3000,
+    });
+    const sdk = client();
+    // the SDK's own SNs: the root SN has one part (the EC root of the bundle is skipped)
+    assert.match(sdk.config.appCertSn, /^[0-9a-f]{32}$/);
+    assert.match(sdk.config.alipayRootCertSn, /^[0-9a-f]{32}$/);
+    const otn = newOtn('C');
+    const r = await sdk.exec('alipay.trade.precreate', { notifyUrl: receiverUrl,
+      bizContent: { outTradeNo: otn, totalAmount: '10.00', subject: '证书模式' } }, { validateSign: true });
+    assert.equal(r.code, '10000', JSON.stringify(r));
+    // a fund API (certificate mode is required for it), answer verified with the cert's key
+    const t = await sdk.exec('alipay.fund.trans.uni.transfer', { bizContent: { outBizNo: newOtn('P'), transAmount: '1.00',
+      productCode: 'TRANS_ACCOUNT_NO_PWD', bizScene: 'DIRECT_TRANSFER', orderTitle: 't',
+      payeeInfo: { identity: 'payee@example.com', identityType: 'ALIPAY_LOGON_ID' } } }, { validateSign: true });
+    assert.equal(t.status, 'SUCCESS', JSON.stringify(t));
+    // the answer carries alipay_cert_sn = the SDK's alipayCertSn (hand-built request, same SNs)
+    const hb = handBuilt('alipay.trade.query', { out_trade_no: otn },
+      { extra: { app_cert_sn: sdk.config.appCertSn, alipay_root_cert_sn: sdk.config.alipayRootCertSn } });
+    const post = (params) => fetch(`${ck.base}/gateway.do`, { method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8' },
+      body: new URLSearchParams(params).toString() }).then((x) => x.text());
+    const raw = await post(hb.params);
+    assert.equal(JSON.parse(raw).alipay_cert_sn, sdk.config.alipayCertSn, raw);
+    assert.equal(JSON.parse(raw).alipay_trade_query_response.code, '10000', raw);
+    // public-key-mode request (no SNs) to a certificate-mode app: refused
+    const plain = await post(handBuilt('alipay.trade.query', { out_trade_no: otn }).params);
+    assert.equal(JSON.parse(plain).alipay_trade_query_response.sub_code, 'isv.app-cert-not-exist');
+    // the wrong app certificate (another certificate's SN): refused, signed, nothing created
+    const wrongApp = await client({ appCert: read('rotated_cert.pem') }).exec('alipay.trade.precreate', { notifyUrl: receiverUrl,
+      bizContent: { outTradeNo: newOtn('W'), totalAmount: '1.00', subject: 's' } }, { validateSign: true });
+    assert.equal(wrongApp.subCode, 'isv.app-cert-not-exist', JSON.stringify(wrongApp));
+    // the wrong root bundle
+    const wrongRoot = await client({ rootCert: read('alipay_cert.pem') }).exec('alipay.trade.query',
+      { bizContent: { outTradeNo: otn } }, { validateSign: true });
+    assert.equal(wrongRoot.subCode, 'isv.invalid-alipay-root-cert-sn', JSON.stringify(wrongRoot));
+    // right SNs, wrong signing key: still the signature check
+    const badKey = await client({ signKey: strangerKey }).exec('alipay.trade.query', { bizContent: { outTradeNo: otn } });
+    assert.equal(badKey.subCode, 'isv.invalid-signature');
+    // rotation: answered under the rotated certificate — the old configuration cannot verify
+    // it, an SDK holding the rotated certificate can, and sees its SN
+    await ck.script({ out_trade_no: otn, query: ['rotated_cert', 'rotated_cert'] });
+    await assert.rejects(sdk.exec('alipay.trade.query', { bizContent: { outTradeNo: otn } }, { validateSign: true }), /验签失败/);
+    const rotated = client({ alipayCert: read('rotated_cert.pem') });
+    assert.notEqual(rotated.config.alipayCertSn, sdk.config.alipayCertSn);
+    const q = await rotated.exec('alipay.trade.query', { bizContent: { outTradeNo: otn } }, { validateSign: true });
+    assert.equal(q.code, '10000', JSON.stringify(q));
+  } finally {
+    await ck.close();
+  }
+});

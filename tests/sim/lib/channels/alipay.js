@@ -10,9 +10,15 @@
 // out_biz_no for payout / payout_query, bill-<yyyyMMdd> for bill, billfile-<yyyy-MM-dd>. Requests are verified and answers self-checked with alipay-sdk
 // (see alipay/sign.js). Keys, at the keys ROOT (not <keys>/alipay/, for compatibility):
 // alipay_private.pem (the sim signs with it), app_public.pem (the merchant's, verified).
-// Options: app_id — when set, other app ids are refused (isv.invalid-app-id).
+// Options: app_id — when set, other app ids are refused (isv.invalid-app-id); cert_mode=1 —
+// public-key certificate mode (公钥证书模式): the files of alipay/certs.js (generated in
+// <keys>/alipay_cert/ when missing), requests must carry the app_cert_sn /
+// alipay_root_cert_sn alipay-sdk computes from them (else 40002 isv.app-cert-not-exist /
+// isv.invalid-alipay-root-cert-sn, signed), answers carry alipay_cert_sn; the behaviour
+// `rotated_cert` answers success signed under the rotated Alipay certificate (its key, its SN).
 
 const crypto = require('node:crypto');
+const fs = require('node:fs');
 const path = require('node:path');
 const { readKeyFile } = require('../keys');
 const { ControlError } = require('../core/control_error');
@@ -22,6 +28,7 @@ const { notifyFields } = require('./alipay/notify_fields');
 const { beijingTime, newTradeNo, digits } = require('./alipay/clock');
 const more = require('./alipay/answers_more');
 const { statementCsv } = require('./alipay/statement');
+const { loadCerts } = require('./alipay/certs');
 
 const OPS = {
   precreate: 'alipay.trade.precreate',
@@ -110,16 +117,25 @@ function bizProblems(op, biz) {
   }
 }
 
+function certsOf(keysRoot, options) {
+  if (!['1', 'true', 'yes'].includes(String(options.cert_mode || ''))) return null;
+  const f = loadCerts(keysRoot);
+  const read = (file) => fs.readFileSync(file, 'utf8');
+  return { appCert: read(f.app_cert), rootCert: read(f.root_cert), alipayCert: read(f.alipay_cert),
+    rotatedCert: read(f.rotated_cert), rotatedKey: readKeyFile(f.rotated_private, 'private') };
+}
+
 function setup({ keysRoot, options, orders }) {
   const strictAppId = options.app_id || null;
   const side = new AlipaySide({
     alipayPrivateKey: readKeyFile(path.join(keysRoot, 'alipay_private.pem'), 'private'),
     appPublicKey: readKeyFile(path.join(keysRoot, 'app_public.pem'), 'public'),
     appId: strictAppId || DEFAULT_APP_ID,
+    certs: certsOf(keysRoot, options),
   });
 
   const billToken = crypto.randomBytes(12).toString('hex');
-  const signed = (p, value, forged = false) => ({ body: side.signResponse(p.responseKey, value, { forged }) });
+  const signed = (p, value, forged = false, rotated = false) => ({ body: side.signResponse(p.responseKey, value, { forged, rotated }) });
   const unsigned = (value) => ({ body: `{"error_response":${JSON.stringify(value)}}` });
   const reject = (reason, reply, badSign = false) => ({ reason, reply, badSign });
 
@@ -262,6 +278,9 @@ function setup({ keysRoot, options, orders }) {
       if (params.sign_type !== 'RSA2') {
         return reject('invalid-signature-type', signed(p, err('40002', INVALID, 'isv.invalid-signature-type', '无效的签名类型')), true);
       }
+      // certificate mode: the gateway finds the app's key by app_cert_sn before it can verify
+      const cp = side.certProblem(params);
+      if (cp) return reject(cp.subCode.replace(/^isv\./, ''), signed(p, err('40002', INVALID, cp.subCode, cp.subMsg)));
       if (!v.ok) {
         return reject('invalid-signature', signed(p, err('40002', INVALID, 'isv.invalid-signature',
           `验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：${v.signString}`)), true);
@@ -306,17 +325,20 @@ function setup({ keysRoot, options, orders }) {
 
     answer(req, p, beh) {
       const forged = beh.kind === 'badsign';
-      const kind = forged ? 'success' : beh.kind;
+      const rotated = beh.kind === 'rotated_cert';
+      const kind = forged || rotated ? 'success' : beh.kind;
+      const b = rotated ? { kind: 'success' } : beh;
+      const sig = (v) => signed(p, v, forged, rotated);
       const t = orders.get(p.otn);
       switch (p.op) {
-        case 'barcode': return signed(p, more.barcodePay(kind, p.otn, t), forged);
-        case 'refund': return signed(p, more.refund(kind, p.biz, t, orders.get(p.key)), forged);
-        case 'refund_query': return signed(p, more.refundQuery(kind, p.otn, t, orders.get(p.key)), forged);
-        case 'bill': return signed(p, more.bill(kind, `http://${req.headers.host}/alipay/gateway.do?bill_file=${p.biz.bill_date}&token=${billToken}`), forged);
+        case 'barcode': return sig(more.barcodePay(kind, p.otn, t));
+        case 'refund': return sig(more.refund(kind, p.biz, t, orders.get(p.key)));
+        case 'refund_query': return sig(more.refundQuery(kind, p.otn, t, orders.get(p.key)));
+        case 'bill': return sig(more.bill(kind, `http://${req.headers.host}/alipay/gateway.do?bill_file=${p.biz.bill_date}&token=${billToken}`));
         case 'payout':
-        case 'payout_query': return signed(p, more.transfer(p.op, kind, p.biz, orders.get(p.key)), forged);
+        case 'payout_query': return sig(more.transfer(p.op, kind, p.biz, orders.get(p.key)));
         case 'bill_file': return billFile(kind, p.billDate);
-        default: return signed(p, businessAnswer(p.op, beh, p.key, orders.get(p.key), req.t), forged);
+        default: return sig(businessAnswer(p.op, b, p.key, orders.get(p.key), req.t));
       }
     },
 
@@ -397,7 +419,7 @@ module.exports = {
   name: 'alipay',
   sdks: ['alipay-sdk'],
   ops: OPS,
-  behaviours: { trade_status: tradeStatus },
+  behaviours: { trade_status: tradeStatus, rotated_cert: () => ({}) },
   routes: ['/gateway.do'],
   compatRoutes: ['/gateway.do'],
   setup,

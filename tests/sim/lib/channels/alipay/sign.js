@@ -17,6 +17,15 @@
 // as Alipay (the SDK only signs requests with the merchant key inside `exec`/`sdkExecute`,
 // with its own timestamp; its util `sign`/`signatureV3` are not exported by the package).
 // The signing step is one crypto.sign('sha256', ...) call, verified right after by the SDK.
+//
+// Certificate mode (公钥证书模式, `certs` given): the SNs are alipay-sdk's own — an AlipaySdk
+// built with appCertContent / alipayPublicCertContent / alipayRootCertContent computes
+// config.appCertSn, alipayRootCertSn and alipayCertSn (antcertutil) — requests are checked
+// against the first two, answers carry `alipay_cert_sn` = the third between the
+// `<method>_response` member and `sign` (as Alipay lays them out), requests are verified
+// with the key the SDK reads out of the app certificate and answers self-checked with the
+// key it reads out of the Alipay certificate. A second SDK over the rotated certificate
+// gives the SN and key of answers after a simulated rotation.
 
 const crypto = require('node:crypto');
 const { AlipaySdk } = require('alipay-sdk');
@@ -40,9 +49,10 @@ function rsa2Sign(text, keyObject) {
 }
 
 class AlipaySide {
-  constructor({ alipayPrivateKey, appPublicKey, appId }) {
+  constructor({ alipayPrivateKey, appPublicKey, appId, certs = null }) {
     this.appId = appId || '2021000000000001';
     this.alipayKey = alipayPrivateKey;
+    this.certMode = Boolean(certs);
     // A key Alipay never had: used for `badsign` responses and `forged` notifies.
     this.forgedKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     // Simulator as Alipay: verifies the merchant's requests with the merchant's app public key.
@@ -60,6 +70,40 @@ class AlipaySide {
       keyType: 'PKCS8',
       alipayPublicKey: publicPem(alipayPrivateKey),
     });
+    if (certs) this.setupCerts(certs, alipayPrivateKey);
+  }
+
+  setupCerts(certs, alipayPrivateKey) {
+    const sdk = (alipayCert, appCert = certs.appCert) => new CapturingSdk({
+      appId: this.appId,
+      privateKey: privatePem(alipayPrivateKey),
+      keyType: 'PKCS8',
+      appCertContent: appCert,
+      alipayPublicCertContent: alipayCert,
+      alipayRootCertContent: certs.rootCert,
+    });
+    // the merchant's view in certificate mode: SNs + the Alipay key from the certificate
+    this.merchantView = sdk(certs.alipayCert);
+    this.certSdk = this.merchantView;
+    // as Alipay: the request key is the one inside the app certificate (the SDK's
+    // alipayPublicKey slot is the "other side's" key)
+    this.requestVerifier = sdk(certs.appCert);
+    this.rotatedSdk = sdk(certs.rotatedCert);
+    this.rotatedKey = certs.rotatedKey;
+  }
+
+  // Certificate-mode SN checks of a request: null, or {subCode, subMsg} of Alipay's refusal.
+  // Sources: isv.app-cert-not-exist "应用公钥证书不存在" (40002, alipay/alipay-sdk-nodejs-all
+  // issue 56, a wrong app_cert_sn); invalid-alipay-root-cert-sn "无效支付宝根证书序列号"
+  // (yansongda/pay issue 491, a wrong alipay_root_cert_sn).
+  certProblem(params) {
+    if (!this.certMode) return null;
+    const c = this.certSdk.config;
+    if (params.app_cert_sn !== c.appCertSn) return { subCode: 'isv.app-cert-not-exist', subMsg: '应用公钥证书不存在' };
+    if (params.alipay_root_cert_sn !== c.alipayRootCertSn) {
+      return { subCode: 'isv.invalid-alipay-root-cert-sn', subMsg: '无效支付宝根证书序列号' };
+    }
+    return null;
   }
 
   // Verify an OpenAPI v2 request the way the Alipay gateway does: every non-empty parameter
@@ -86,17 +130,21 @@ class AlipaySide {
   }
 
   // Build a signed response body exactly as Alipay lays it out.
-  signResponse(responseKey, value, { forged = false } = {}) {
+  // rotated (certificate mode): signed with the rotated certificate's key, carrying its SN.
+  signResponse(responseKey, value, { forged = false, rotated = false } = {}) {
     const text = alipayJsonText(value);
-    const sign = rsa2Sign(text, forged ? this.forgedKey : this.alipayKey);
-    const body = `{"${responseKey}":${text},"sign":"${sign}"}`;
-    const extracted = this.merchantView.getSignStr(body, responseKey);
+    const view = rotated && this.certMode ? this.rotatedSdk : this.merchantView;
+    const key = forged ? this.forgedKey : rotated && this.certMode ? this.rotatedKey : this.alipayKey;
+    const sign = rsa2Sign(text, key);
+    const sn = this.certMode ? `,"alipay_cert_sn":"${view.config.alipayCertSn}"` : '';
+    const body = `{"${responseKey}":${text}${sn},"sign":"${sign}"}`;
+    const extracted = view.getSignStr(body, responseKey);
     if (extracted !== text) {
       throw new Error(`sim self-check: getSignStr extracted ${JSON.stringify(extracted)} not the signed text`);
     }
     let verified = true;
     try {
-      this.merchantView.checkResponseSign(body, responseKey, sign, 'sim-self-check');
+      view.checkResponseSign(body, responseKey, sign, 'sim-self-check');
     } catch (_) {
       verified = false;
     }

@@ -388,7 +388,9 @@ test('notifies: valid, forged, duplicate, contrary', async () => {
   await k.simNotify({ out_trade_no: o.out_trade_no, kind: 'contrary' });
   const v4 = await k.verifyLastNotify();
   assert.equal(v4.verified, true, JSON.stringify(v4));
-  assert.equal(v4.class, 'FAILED');
+  // a declining notify is a hint (UnionPay's BackReceive demo names only 00/A6, and a front
+  // consume's failed attempt is not final): PROCESSING, the query settles it
+  assert.equal(v4.class, 'PROCESSING');
   assert.equal(v4.code, '61');
 });
 

@@ -37,7 +37,8 @@
 --                        query itself worked), else respCode ("34" = no such
 --                        transaction -> not_found); a front consume's
 --                        decline before its payTimeout: "00:<code>:open";
---   notify             : respCode of the notify.
+--   notify             : respCode of the notify ("<code>:open" for a front
+--                        consume's decline, see S.codes.notify).
 
 local S = {}
 
@@ -171,11 +172,15 @@ S.codes = {
   notify = {
     -- DEMO_NOTIFY: "判断respCode=00或A6即可认为交易成功"
     success = { source = DEMO_NOTIFY, codes = { "00", "A6" } },
-    -- DEMO_NOTIFY names no failure code, and a front consume's failed attempt
-    -- is not final (DEMO_QUERY, see FRONT_GRACE_MS): a declining notify is a
-    -- hint; the query settles it.  (Was: failure = the consume declines.)
+    -- a back consume's decline (bizType 000301): final, as its query would say
+    -- (DEMO_QUERY: every origRespCode but 00 / 03 / 04 / 05 "做以失败处理")
+    failure = { source = DEMO_QUERY .. " ; " .. DOC_CODES, codes = CONSUME_DECLINED },
+    -- a front consume's failed attempt is not final (DEMO_QUERY, see
+    -- FRONT_GRACE_MS) and a notify cannot tell whether payTimeout has passed:
+    -- S.notify reports "<code>:open" for it (any bizType but 000301); the query
+    -- settles it.  DEMO_NOTIFY itself names no failure code.
     processing = { source = DEMO_NOTIFY .. " ; " .. DEMO_QUERY,
-                   codes = joined({ "03", "04", "05" }, CONSUME_DECLINED) },
+                   codes = joined({ "03", "04", "05" }, prefixed("", CONSUME_DECLINED, ":open")) },
   },
 }
 
@@ -401,6 +406,9 @@ local function front_open(order)
   return gw.time.now_ms() <= created + expire * 1000 + FRONT_GRACE_MS
 end
 
+-- the back consume's bizType (templates/unionpay_acp.lua, method unionpay.back)
+local BIZ_BACK = "000301"
+
 local DECLINED = {}
 for _, c in ipairs(CONSUME_DECLINED) do DECLINED[c] = true end
 
@@ -484,8 +492,9 @@ function S.notify(req, ctx)
              out_trade_no = out_trade_no, fields = fields }
   end
   fields.out_trade_no = str(p.orderId)
-  return { verified = true, code = str(p.respCode) or "", out_trade_no = out_trade_no,
-           fields = fields }
+  local code = str(p.respCode) or ""
+  if DECLINED[code] and p.bizType ~= BIZ_BACK then code = code .. ":open" end
+  return { verified = true, code = code, out_trade_no = out_trade_no, fields = fields }
 end
 
 return S

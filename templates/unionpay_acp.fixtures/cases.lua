@@ -1159,14 +1159,14 @@ return {
       },
     },
     {
-      name = [==[consume notify declined (contrary): a hint, the query settles it]==],
+      name = [==[consume notify declined (contrary): front consume (bizType 000201): a hint, the query settles it]==],
       kind = [==[notify]==],
       content_type = [==[application/x-www-form-urlencoded;charset=UTF-8]==],
       body = [==[accNo=6216***********0018&accessType=0&bizType=000201&certId=73837294829&currencyCode=156&encoding=UTF-8&merId=777290058110048&orderId=T20240101001&payCardType=01&payType=0001&queryId=672401011200000012345&respCode=61&respMsg=declined&settleAmt=1000&settleCurrencyCode=156&settleDate=0101&signMethod=01&signPubKeyCert=-----BEGIN+CERTIFICATE-----%0AMIIDvTCCAqWgAwIBAgIFETELtO0wDQYJKoZIhvcNAQELBQAwYzELMAkGA1UEBhMC%0AQ04xGDAWBgNVBAoMD3BheWd3IFRFU1QtT05MWTEPMA0GA1UECwwGTUlERExFMSkw%0AJwYDVQQDDCBwYXlndyBGSVhUVVJFIFVuaW9uUGF5IE1pZGRsZSBDQTAgFw0yMDAx%0AMDEwMDAwMDBaGA8yMDk5MTIzMTAwMDAwMFoweTELMAkGA1UEBhMCQ04xGDAWBgNV%0ABAoMD3BheWd3IFRFU1QtT05MWTEWMBQGA1UECwwNMDAwNDAwMDA6U0lHTjE4MDYG%0AA1UEAwwvMDQxQFoxMkDkuK3lm73pk7bogZTogqHku73mnInpmZDlhazlj7hAMDAw%0AMDAwMDEwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQCzVqCszU021kBh%0AdNxu4wiYv1wwvAt3FGJtkCCedlS%2BiwxgHz0DwwPhO8k4DocHdIgMNnjw5T1u7oHQ%0Ab0iyjlMtsYBDseF0CGAjiK%2FssO6OLUIqU86XjTIfO%2BOksAr2Vb33NRvk3xGYg3Rp%0A4D3QIC6sRCQCF7UjjTqO4g2MiMRkIA%2F%2Bemp45h7c%2FpWdz9N%2Fcgxnm1jn9ZQnnkvl%0AMzF9IZDB33%2FUUvmCE30ELbw%2FfhremyyDuvo2%2FZ3Mb0u55VQLagIgyYDQDct%2Fg81F%0AzyQxZqdQ7e8NgTdPnxjTe8mAHf9TRvfHaK30YXNdAYBSzY8DisqHu%2F4F9CtyxyyS%0A7xqAawZpAgMBAAGjYDBeMAwGA1UdEwEB%2FwQCMAAwHQYDVR0OBBYEFCgZySt7CeoK%0AI6GEK487Wv8wK5YHMB8GA1UdIwQYMBaAFDW%2FLo2UTVoJQO0ztEUmjrV3QHOPMA4G%0AA1UdDwEB%2FwQEAwIGwDANBgkqhkiG9w0BAQsFAAOCAQEA0mWi2eAzkDdP%2BL7vRtg1%0A43kMwOQxyqbKsiFfSxvL%2F19DDaHimslswn1TUxfQ1wgUtEvGlp9ucy%2BxIv5mR5BN%0A8NEkFzbqAiQaHYONN1v1%2F5KE7gC%2FuFzmkE%2BAtHXIaEfrhm2CdiE9bGpPdIbafCyF%0AYiXWh38SDkc9WtKwY6ufgW7MM7E5Fn5jb67pP%2BBHYL5MNwwLNB6yxSU0p6hvDbtx%0AX7DWM%2BRC4Z2gIgxoDEoVFlR8UmVv5M5ICRMRU%2BQiOxCtqfvUBQGWheaHNjcdz81t%0ATSjGLNWPiwjSWnfkYV%2BuGLcpom1wYXG%2FdhvmfgR94m91kqNGBP4DBurvFDqZrcnq%0Aaw%3D%3D%0A-----END+CERTIFICATE-----%0A&signature=jZ05oK7fTbghAnRelSiRnne%2FM2q9wGJYfR1xcdXMvjwrxpSUWp48vFzAs%2BpYBX3p5hMiLZSIckq2H1iNwSGlDkmZv7qYFw0CVKmICBEmJ7sByVu3Jh5NKilw3Rh0lRH5jbTigkAVFZKNdqIEEwHudrKpmRrLBrtoFG1TN%2B7Wzr3gvXIBcdJ9mNgRpi%2FCYGnFKKiXB5KOeToGIV4ibTZ15tXBu6xf%2BpF4YdrnhamQKIjYsLIB%2B7Aq2We611K82DVJs6zybDjsvzL609wkMDSd08McbFbqNfPE79gV6nshkerTDwhf9SJriekLf0qyONqKMk%2FMLTF85sjdb1pORgnlZw%3D%3D&traceNo=123456&traceTime=0101120005&txnAmt=1000&txnSubType=01&txnTime=20240101120000&txnType=01&version=5.1.0]==],
       expect = {
         verified = true,
         class = [==[PROCESSING]==],
-        code = [==[61]==],
+        code = [==[61:open]==],
         out_trade_no = [==[T20240101001]==],
       },
     },

@@ -22,19 +22,49 @@ local S = {}
 
 local IV = "@@@@&&&&####$$$$"
 
--- Paytm's documentation (Payment Gateway API reference) and the SDK:
-local DOC_INITIATE = "https://business.paytm.com/docs/api/initiate-transaction-api"
-local DOC_STATUS = "https://business.paytm.com/docs/api/v3/transaction-status-api"
-local DOC_REFUND = "https://business.paytm.com/docs/api/initiate-refund-api"
-local DOC_REFUND_STATUS = "https://business.paytm.com/docs/api/v2/refund-status-api"
-local DOC_CALLBACK = "https://business.paytm.com/docs/callback-response"
-local DOC_CODES = "https://business.paytm.com/docs/pg-response-codes"
+-- Sources (each read for issue 4; every list cites the ones it rests on).
+-- Paytm's own code: the PG server's result codes (theia, as published in
+-- samyy21/theia): initiateTransaction resultCode / resultStatus, and the
+-- RESPCODEs of transaction status / callback.
+local THEIA = "https://github.com/samyy21/theia/blob/90187ac11561adfb7242ad6d5cf424cb5e474dbc/"
+  .. "theia/src/main/java/com/paytm/pgplus/theia/"
+local SRC_RESULT = THEIA .. "offline/enums/ResultCode.java"
+local SRC_NATIVE = THEIA .. "nativ/enums/ResultCode.java"
+local SRC_RESPCODE = THEIA .. "constants/TheiaConstant.java"    -- ResponseCodes
+local SRC_RESPMAP = THEIA .. "utils/MapperUtils.java"           -- getResponseCode
+-- Paytm's developer documentation as published from its source repository
+-- (developer.paytm.com, 2019): the response-code tables of the status,
+-- refund and refund status APIs
+local DEVDOCS = "https://github.com/mohitchauhan-paytm/paytm-payments-developer/blob/"
+  .. "e67b4885c952e2a55e5c792a5ac46cbfb5bdef46/src/pages/docs/"
+local DOC_STATUS_CODES = DEVDOCS .. "transaction-status-api/index.md"
+local DOC_REFUND_CODES = DEVDOCS .. "refund-api/index.md"
+local DOC_REFUND_STATUS_CODES = DEVDOCS .. "refund-status-api/index.md"
+-- Paytm pages read: the old status API page, the callback samples (01
+-- success, 227 failure), the refund API ("an async process. In the sync
+-- response we only notify registration of refund with PG")
+local DOC_STATUS_OLD = "https://developer.paytm.com/docs/transaction-status-api/"
+local DOC_CALLBACK = "https://business.paytm.com/docs/payment-status"
+local DOC_REFUND = "https://business.paytm.com/docs/api/refund-api/"
+-- Paytm's integration notes (paytm/paytm-agent-skills): initiate answers
+-- resultStatus "F" + resultCode "501" "System Error" on a wrong websiteName
+local SKILL_JS = "https://github.com/paytm/paytm-agent-skills/blob/"
+  .. "c68e0b289cc56d5f9885e85ef887a7c80019ebd4/skills/js-checkout/SKILL.md"
 
--- definite payment failures (status API and callback): 227 declined by the
--- bank, 235 wallet balance insufficient, 295 wrong UPI id, 141 cancelled by
--- the customer on the payment page, 810 failed / closed.  501 "System Error"
--- comes with TXN_FAILURE too and is NOT final: processing.
-local PAY_FAILED = { "227", "235", "295", "141", "810" }
+-- definite payment failures (status API and callback, STATUS TXN_FAILURE):
+-- 227 "Your payment has been declined by your bank" (DOC_CALLBACK failure
+-- sample; DOC_STATUS_CODES: 227 TXN_FAILURE; theia PAYMENT_FAILURE), 141
+-- "User has not completed transaction" (theia USER_CLOSED_RESPONSE_CODE; the
+-- closed-order answer of Paytm's own tests), 810 (DOC_STATUS_CODES "Txn
+-- Failed" TXN_FAILURE; theia PAGE_OPEN_RESPONSE_CODE: the RESPCODE of a
+-- TXN_FAILURE with no bank reason and of a CLOSED order, SRC_RESPMAP).  The
+-- status page: "the terminal status of transaction provided should be
+-- treated as the final status of transaction" (DOC_STATUS_OLD).  Moved to processing (issue 4): 235 and 295 -- no source found
+-- that says TXN_FAILURE with them is final (235 is "Wallet balance
+-- Insufficient" in Paytm's tests, a velocity limit in theia; 295 not found).
+-- 501 "System Error" comes with TXN_FAILURE too and is NOT final.
+local PAY_FAILED = { "227", "141", "810" }
+local PAY_UNSURE = { "TXN_FAILURE:235", "TXN_FAILURE:295", "TXN_FAILURE:501" }
 
 local function prefixed(prefix, list)
   local out = {}
@@ -42,49 +72,86 @@ local function prefixed(prefix, list)
   return out
 end
 
+local function joined(...)
+  local out = {}
+  for _, list in ipairs({ ... }) do
+    for _, c in ipairs(list) do out[#out + 1] = c end
+  end
+  return out
+end
+
 S.codes = {
   pay = {
-    -- 0000 Success, 0002 Success Idempotent (same orderId, token again)
-    success = { source = DOC_INITIATE, codes = { "S:0000", "S:0002" } },
-    -- refusals of this order's initiation (nothing can be paid on it):
-    -- 2007 txn amount invalid, 1001 request parameters invalid
-    failure = { source = DOC_INITIATE, codes = { "F:2007", "F:1001" } },
-    -- 325 duplicate order id (an earlier one may be paid!), 501 / 00000900
-    -- system error, 2005 checksum invalid (our signing: look, do not fail)
-    processing = { source = DOC_INITIATE, codes = { "F:325", "F:501", "F:00000900",
-                                                    "F:2005" } },
+    -- SRC_RESULT: SUCCESS("0000", "S", "Success"), SUCCESS_IDEMPOTENT_ERROR("0002",
+    -- "S", "Success Idempotent") -- a txnToken to pay with (not money)
+    success = { source = SRC_RESULT, codes = { "S:0000", "S:0002" } },
+    -- SRC_RESULT: INVALID_TXN_AMOUNT("2007", "F", "Txn amount is invalid"),
+    -- REQUEST_PARAMS_VALIDATION_EXCEPTION("1001", "F", "Request parameters are
+    -- not valid"): the request failed validation, no transaction or token was
+    -- made, and paygw never sends an order's initiate twice
+    failure = { source = SRC_RESULT, codes = { "F:2007", "F:1001" } },
+    -- "F" is not always final: 501 System Error (SKILL_JS), 00000900 SYSTEM_ERROR
+    -- ("F" in SRC_NATIVE, "U" in SRC_RESULT -- corrected: was F only), 2009
+    -- "Duplicate request, with same orderId is already in progress" (SRC_RESULT),
+    -- 2005 INVALID_CHECKSUM (SRC_RESULT; our signing: look, do not fail);
+    -- 325 duplicate order id: not found in any source, kept on processing
+    processing = { source = SRC_RESULT .. " ; " .. SRC_NATIVE .. " ; " .. SKILL_JS, codes = {
+      "F:325", "F:501", "F:00000900", "U:00000900", "F:2009", "F:2005",
+    } },
   },
   query = {
-    success = { source = DOC_STATUS, codes = { "TXN_SUCCESS:01" } },
-    failure = { source = DOC_CODES, codes = prefixed("TXN_FAILURE:", PAY_FAILED) },
-    processing = { source = DOC_STATUS, codes = { "PENDING:400", "PENDING:402",
-                                                  "TXN_FAILURE:501" } },
-    -- 334 Invalid Order ID: Paytm has no such order (yet): never FAILED
-    not_found = { source = DOC_STATUS, codes = { "TXN_FAILURE:334" } },
+    -- DOC_STATUS_CODES "1 | Txn Success | TXN_SUCCESS"; DOC_CALLBACK sample
+    -- STATUS TXN_SUCCESS, RESPCODE 01 "Txn Success"; theia SUCCESS_RESPONSE_CODE "01"
+    success = { source = DOC_STATUS_CODES .. " ; " .. DOC_CALLBACK, codes = { "TXN_SUCCESS:01" } },
+    failure = { source = DOC_STATUS_CODES .. " ; " .. DOC_CALLBACK .. " ; " .. SRC_RESPCODE
+                  .. " ; " .. DOC_STATUS_OLD, codes = prefixed("TXN_FAILURE:", PAY_FAILED) },
+    -- DOC_STATUS_CODES: 400 "Transaction status not confirmed yet" PENDING, 402
+    -- "Looks like the payment is not complete. Please wait while we confirm the
+    -- status with your bank" PENDING (SRC_RESPMAP: neither success nor failure)
+    processing = { source = DOC_STATUS_CODES .. " ; " .. SRC_RESPMAP,
+                   codes = joined({ "PENDING:400", "PENDING:402" }, PAY_UNSURE) },
+    -- DOC_STATUS_CODES: 334 "Invalid Order ID": Paytm has no such order (yet)
+    not_found = { source = DOC_STATUS_CODES, codes = { "TXN_FAILURE:334" } },
   },
   refund = {
-    -- 10 Refund Successfull is final; 601 = raised, pending
-    success = { source = DOC_REFUND, codes = { "TXN_SUCCESS:10" } },
-    -- 619 invalid refund amount, 620 balance not enough, 635 partial refund
-    -- under 1 rupee not allowed
-    failure = { source = DOC_REFUND, codes = { "TXN_FAILURE:619", "TXN_FAILURE:620",
-                                               "TXN_FAILURE:635" } },
-    -- 617 refund already raised (same refId), 626 another refund in progress
-    processing = { source = DOC_REFUND, codes = { "PENDING:601", "TXN_FAILURE:617",
-                                                  "TXN_FAILURE:626", "TXN_FAILURE:501" } },
+    -- DOC_REFUND_CODES: 10 "Refund successful" TXN_SUCCESS.  The refund API is
+    -- asynchronous now (DOC_REFUND): its answer is normally PENDING 601
+    success = { source = DOC_REFUND_CODES .. " ; " .. DOC_REFUND, codes = { "TXN_SUCCESS:10" } },
+    -- DOC_REFUND_CODES: 619 "Invalid refund amount", 620 "Refund failed" (was
+    -- described here as "balance not enough": that is 704), both TXN_FAILURE.
+    -- Moved to processing: 635 (not found in any source)
+    failure = { source = DOC_REFUND_CODES, codes = { "TXN_FAILURE:619", "TXN_FAILURE:620" } },
+    -- 601 "Refund request was raised for this transaction but it is pending
+    -- state" (DOC_REFUND_CODES lists it under TXN_FAILURE; theia
+    -- REFUND_PENDING), 617 "Refund already raised", 501 "System error"; 626 and
+    -- 635 not found in any source, kept / put on processing
+    processing = { source = DOC_REFUND_CODES, codes = {
+      "PENDING:601", "TXN_FAILURE:601", "TXN_FAILURE:617", "TXN_FAILURE:626",
+      "TXN_FAILURE:501", "TXN_FAILURE:635",
+    } },
   },
   refund_query = {
-    success = { source = DOC_REFUND_STATUS, codes = { "TXN_SUCCESS:10" } },
-    failure = { source = DOC_REFUND_STATUS, codes = { "TXN_FAILURE:619",
-                                                      "TXN_FAILURE:620" } },
-    processing = { source = DOC_REFUND_STATUS, codes = { "PENDING:601", "TXN_FAILURE:501" } },
-    -- 631 record not found
-    not_found = { source = DOC_REFUND_STATUS, codes = { "TXN_FAILURE:631" } },
+    -- DOC_REFUND_STATUS_CODES: 10 "Refund successful" TXN_SUCCESS
+    success = { source = DOC_REFUND_STATUS_CODES, codes = { "TXN_SUCCESS:10" } },
+    -- DOC_REFUND_STATUS_CODES: 619 "Invalid refund amount", 620 "Refund failed"
+    failure = { source = DOC_REFUND_STATUS_CODES, codes = { "TXN_FAILURE:619",
+                                                            "TXN_FAILURE:620" } },
+    -- DOC_REFUND_STATUS_CODES: 601 pending (listed with TXN_FAILURE), 604 "We
+    -- are experiencing delays from the bank" PENDING, 501 "System error"
+    processing = { source = DOC_REFUND_STATUS_CODES, codes = {
+      "PENDING:601", "TXN_FAILURE:601", "PENDING:604", "TXN_FAILURE:501",
+    } },
+    -- 631 record not found: not found in any source (DOC_REFUND_STATUS_CODES
+    -- has 800 "No record found" instead); kept on not_found, which is never
+    -- FAILED either
+    not_found = { source = DOC_REFUND_STATUS_CODES, codes = { "TXN_FAILURE:631" } },
   },
   notify = {
+    -- DOC_CALLBACK: the callback carries STATUS / RESPCODE as the status API
     success = { source = DOC_CALLBACK, codes = { "TXN_SUCCESS:01" } },
-    failure = { source = DOC_CODES, codes = prefixed("TXN_FAILURE:", PAY_FAILED) },
-    processing = { source = DOC_CALLBACK, codes = { "PENDING:400", "PENDING:402" } },
+    failure = { source = DOC_CALLBACK .. " ; " .. DOC_STATUS_CODES .. " ; " .. SRC_RESPCODE,
+                codes = prefixed("TXN_FAILURE:", PAY_FAILED) },
+    processing = { source = DOC_STATUS_CODES, codes = joined({ "PENDING:400", "PENDING:402" }, PAY_UNSURE) },
   },
 }
 

@@ -35,43 +35,81 @@
 --                        answer ("00" = ACCEPTED only, never final);
 --   query / refund_query: "00:" .. origRespCode when respCode is 00 (the
 --                        query itself worked), else respCode ("34" = no such
---                        transaction -> not_found);
---   notify             : respCode of the notify.
+--                        transaction -> not_found); a front consume's
+--                        decline before its payTimeout: "00:<code>:open";
+--   notify             : respCode of the notify ("<code>:open" for a front
+--                        consume's decline, see S.codes.notify).
 
 local S = {}
 
--- Sources.  respCode table: UnionPay open platform 应答码 list (ranges: 01-09
--- UnionPay system, 10-29 message format, 30-59 merchant-side business checks,
--- 60-89 cardholder / issuer); the status rules: the official ACP 5.1 Java
--- demo (Form_6_5_Query / BackRcvResponse comments: "00" query -> origRespCode
--- 00 success, 03/04/05 processing or unknown -> query again / statement, 34 =
--- order not found -> unknown, 10/11 = the query itself failed; backTrans "00"
--- = accepted, result by notify/query).
+-- Sources (each read for issue 4; the lists below cite the one they rest on).
+-- UnionPay's own demo code (ACP 5.x PHP demo, "版权： 中国银联", as shipped in
+-- hectorqin/lpays), whose comments and branches are the status rules:
+local DEMO = "https://github.com/hectorqin/lpays/blob/21853947b7c4544ddbefb4e4611661eb05d56f04/"
+  .. "src/libs/upacp_apple_pay/demo/api_05_app/"
+local DEMO_QUERY = DEMO .. "Form_6_5_Query.php"       -- queryTrans: respCode / origRespCode
+local DEMO_REFUND = DEMO .. "Form_6_4_Refund.php"     -- backTrans refund: sync respCode
+local DEMO_UNDO = DEMO .. "Form_6_3_ConsumeUndo.php"  -- backTrans void: sync respCode
+local DEMO_NOTIFY = DEMO .. "BackReceive.php"          -- backUrl notify
+-- The 应答码 (respCode) meanings: UnionPay's respCode list, which every demo
+-- file names ("测试过程中产生的6位应答码问题疑问请在 …respCodeList 输入应答码"); its
+-- two-digit texts as mirrored verbatim in integrations (01 交易失败 … 46 交易已被
+-- 成功冲正 … 83 发卡行（渠道）处理中), and the A6 row of Q/CUP 006.6-2014
+-- (有缺陷的成功 → 成功).  The open.unionpay.com pages themselves could not be read.
 local DOC_CODES = "https://open.unionpay.com/ajweb/help/respCode/respCodeList"
-local DOC_QUERY = "https://open.unionpay.com/tjweb/acproduct/APIList?apiservId=448&acpAPIId=757"
+-- (unchanged: the sources of the "FINAL" placeholder lists, which the lead is
+-- replacing in the host; not re-checked here)
 local DOC_BACK = "https://open.unionpay.com/tjweb/acproduct/APIList?apiservId=448&acpAPIId=755"
 local DOC_FRONT = "https://open.unionpay.com/tjweb/acproduct/APIList?apiservId=448&acpAPIId=754"
-local DOC_NOTIFY = "https://open.unionpay.com/tjweb/acproduct/APIList?apiservId=448&acpAPIId=756"
 
--- in doubt / in progress: 03 通讯超时, 04 状态未明, 05 已受理, 12 重复交易
--- (the first one may have gone through), 02/06 system busy, 37 too many
--- queries, 42/74/75 debited (扣款成功 …), 70 waiting for the cardholder
-local IN_DOUBT = { "03", "04", "05", "02", "06", "12", "37", "42", "70", "74", "75" }
+-- in doubt / in progress (DOC_CODES texts): 03 交易通讯超时，请发起查询交易,
+-- 04 交易状态未明，请查询对账结果, 05 交易已受理，请稍后查询交易结果 (DEMO_QUERY:
+-- "查询到03，04，05继续查询"), 02 系统未开放或暂时关闭, 06 系统繁忙, 12 重复交易
+-- (the first one may have gone through), 37 已超过最大查询次数或操作过于频繁,
+-- 42 扣款成功但交易超过规定支付时间, 70 交易已跳转，等待持卡人输入, 74 扣款成功，
+-- 销账未知, 75 扣款成功，销账失败, 83 发卡行（渠道）处理中
+local IN_DOUBT = { "03", "04", "05", "02", "06", "12", "37", "42", "70", "74", "75", "83" }
 
--- message format / signature / permission problems: the transaction was
--- refused before any processing (10 报文格式错误, 11 验证签名失败, 13 报文
--- 交易要素缺失, 31 商户状态不正确, 32 无此交易权限, 43 无此业务权限).  Only
--- honoured on a signed answer.
+-- refused before any processing (DOC_CODES): 10 报文格式错误, 11 验证签名失败,
+-- 13 报文交易要素缺失, 31 商户状态不正确, 32 无此交易权限, 43 无此业务权限.
+-- The demos treat every sync code but 00/03/04/05 as failure ("其他应答码做以
+-- 失败处理"); that these six were not processed at all is our reading of the
+-- texts, not a UnionPay statement.  Only honoured on a signed answer.
 local REJECTED = { "10", "11", "13", "31", "32", "43" }
 
--- definitive declines of a consume (30 交易未通过, 33 金额超限, 38 风险受限,
--- 60-68 / 71 / 73 / 77 cardholder or issuer refusals, 01 交易失败)
+-- declines of a consume (DOC_CODES): 01 交易失败, 30 交易未通过, 33 交易金额超限,
+-- 38 银联风险受限, 60 交易失败，详情请咨询您的发卡行, 61 输入的卡号无效, 62 发卡银行
+-- 不支持该商户, 63 卡状态不正确, 64 卡上的余额不足, 65 密码、有效期或CVN2有误,
+-- 66 持卡人身份信息或手机号输入不正确, 67 密码输入次数超限, 68 银行卡暂不支持该业务,
+-- 71 动态口令或短信验证码校验失败, 73 支付卡已超过有效期, 77 银行卡未开通认证支付
 local CONSUME_DECLINED = { "01", "30", "33", "38", "60", "61", "62", "63", "64", "65",
                            "66", "67", "68", "71", "73", "77" }
 
-local function prefixed(prefix, list)
+-- refund / void refusals (DOC_CODES): 33 交易金额超限, 35 原交易不存在或状态不正确,
+-- 36 与原交易信息不符, 45 原交易已被成功退货或已被成功撤销, 46 交易已被成功冲正
+local BACK_REFUSED = { "33", "35", "36", "45", "46" }
+
+-- A front consume (unionpay.web / .wap: the buyer pays on UnionPay's page) is
+-- not over when one attempt fails.  DEMO_QUERY: "前台类交易建议间隔（5分、10分、
+-- 30分、60分、120分）发起交易查询 …（失败，处理中，查询不到订单均可能为中间状态）。
+-- 也可以建议商户使用payTimeout（支付超时时间），过了这个时间点查询，得到的结果为
+-- 最终结果".  So a declined origRespCode of a front consume is final only once
+-- the order's payTimeout (created_at + expire_seconds, sent by the template)
+-- has passed by FRONT_GRACE_MS; before that -- or with no payTimeout at all --
+-- the parser reports "00:<code>:open", which is on processing.
+local FRONT_GRACE_MS = 60000
+
+local function prefixed(prefix, list, suffix)
   local out = {}
-  for i, c in ipairs(list) do out[i] = prefix .. c end
+  for i, c in ipairs(list) do out[i] = prefix .. c .. (suffix or "") end
+  return out
+end
+
+local function joined(...)
+  local out = {}
+  for _, list in ipairs({ ... }) do
+    for _, c in ipairs(list) do out[#out + 1] = c end
+  end
   return out
 end
 
@@ -80,50 +118,69 @@ S.codes = {
     -- never produced: the front consume is a local credential (no answer)
     -- and a back consume's "00" is acceptance only (the list must not be empty)
     success = { source = DOC_FRONT, codes = { "FINAL" } },
-    failure = { source = DOC_CODES, codes = CONSUME_DECLINED },
-    processing = { source = DOC_BACK, codes = { "00", table.unpack(IN_DOUBT) } },
+    -- a back consume's synchronous decline (DEMO_QUERY for back transactions:
+    -- only 03/04/05 mean "query again"; DOC_CODES texts above)
+    failure = { source = DEMO_QUERY .. " ; " .. DOC_CODES, codes = CONSUME_DECLINED },
+    -- 00 = accepted only (DEMO_REFUND / DEMO_UNDO: "交易已受理，等待接收后台通知
+    -- 更新订单状态"); the in-doubt set above
+    processing = { source = DEMO_QUERY .. " ; " .. DOC_CODES, codes = joined({ "00" }, IN_DOUBT) },
     rejected = { source = DOC_CODES, codes = REJECTED },
   },
   query = {
-    -- A6 = 有缺陷的成功 (success with a defect): paid (demo treats it as success)
-    success = { source = DOC_QUERY, codes = { "00:00", "00:A6" } },
-    failure = { source = DOC_CODES, codes = prefixed("00:", CONSUME_DECLINED) },
-    processing = { source = DOC_QUERY, codes = {
-      "00:03", "00:04", "00:05", "00:42", "00:70", "00:74", "00:75",
-      "03", "04", "05", "06", "10", "11", "12", "37",
-    } },
-    not_found = { source = DOC_QUERY, codes = { "34" } },
+    -- DEMO_QUERY: respCode 00 and origRespCode 00 = "交易成功"; A6 = 有缺陷的成功,
+    -- a success (DEMO_NOTIFY: "判断respCode=00或A6即可认为交易成功"; Q/CUP 006.6: A6 成功)
+    success = { source = DEMO_QUERY .. " ; " .. DEMO_NOTIFY, codes = { "00:00", "00:A6" } },
+    -- DEMO_QUERY: every other origRespCode "做以失败处理" -- for a back consume, and
+    -- for a front consume only past its payTimeout (see FRONT_GRACE_MS)
+    failure = { source = DEMO_QUERY .. " ; " .. DOC_CODES, codes = prefixed("00:", CONSUME_DECLINED) },
+    -- DEMO_QUERY: origRespCode / respCode 03, 04, 05 -> query again; the rest of
+    -- the in-doubt set; 10 / 11 = the query itself was refused (format /
+    -- signature), 06 / 12 / 37 likewise say nothing about the consume; a front
+    -- consume's decline before payTimeout ("00:<code>:open")
+    processing = { source = DEMO_QUERY, codes = joined(
+      prefixed("00:", IN_DOUBT),
+      { "03", "04", "05", "06", "10", "11", "12", "37" },
+      prefixed("00:", CONSUME_DECLINED, ":open")) },
+    -- 34 查无此交易: normal before the buyer pays a front consume; never FAILED
+    not_found = { source = DEMO_QUERY .. " ; " .. DOC_CODES, codes = { "34" } },
   },
   refund = {
     -- backTrans "00" is acceptance only: the result comes by notify / query.
     -- "FINAL" is never produced by the parser (the list must not be empty).
     success = { source = DOC_BACK, codes = { "FINAL" } },
-    -- 35 原交易不存在或状态不正确, 36 与原交易信息不符, 45/46 already
-    -- refunded / voided, 33 amount over the refundable
-    failure = { source = DOC_CODES, codes = { "33", "35", "36", "45", "46" } },
-    processing = { source = DOC_BACK, codes = { "00", table.unpack(IN_DOUBT) } },
+    -- DEMO_REFUND: "其他应答码做以失败处理"; the refusals above
+    failure = { source = DEMO_REFUND .. " ; " .. DOC_CODES, codes = BACK_REFUSED },
+    -- DEMO_REFUND: 00 "交易已受理"; 03/04/05 "后续需发起交易状态查询交易确定交易状态"
+    processing = { source = DEMO_REFUND, codes = joined({ "00" }, IN_DOUBT) },
     rejected = { source = DOC_CODES, codes = REJECTED },
   },
   refund_query = {
-    success = { source = DOC_QUERY, codes = { "00:00", "00:A6" } },
-    failure = { source = DOC_CODES, codes = {
-      "00:01", "00:33", "00:35", "00:36", "00:45", "00:46",
-    } },
-    processing = { source = DOC_QUERY, codes = {
-      "00:03", "00:04", "00:05", "03", "04", "05", "06", "10", "11", "12", "37",
-    } },
-    not_found = { source = DOC_QUERY, codes = { "34" } },
+    success = { source = DEMO_QUERY .. " ; " .. DEMO_NOTIFY, codes = { "00:00", "00:A6" } },
+    -- a refund is a back transaction: DEMO_QUERY's "其他应答码做以失败处理"
+    -- holds for it (01 交易失败 and the refusals above)
+    failure = { source = DEMO_QUERY .. " ; " .. DOC_CODES, codes = prefixed("00:", joined({ "01" }, BACK_REFUSED)) },
+    processing = { source = DEMO_QUERY, codes = joined(
+      prefixed("00:", IN_DOUBT), { "03", "04", "05", "06", "10", "11", "12", "37" }) },
+    not_found = { source = DEMO_QUERY .. " ; " .. DOC_CODES, codes = { "34" } },
   },
   cancel = {
     success = { source = DOC_BACK, codes = { "FINAL" } },   -- never produced, see refund
-    failure = { source = DOC_CODES, codes = { "33", "35", "36", "45", "46" } },
-    processing = { source = DOC_BACK, codes = { "00", table.unpack(IN_DOUBT) } },
+    failure = { source = DEMO_UNDO .. " ; " .. DOC_CODES, codes = BACK_REFUSED },
+    processing = { source = DEMO_UNDO, codes = joined({ "00" }, IN_DOUBT) },
     rejected = { source = DOC_CODES, codes = REJECTED },
   },
   notify = {
-    success = { source = DOC_NOTIFY, codes = { "00", "A6" } },
-    failure = { source = DOC_CODES, codes = CONSUME_DECLINED },
-    processing = { source = DOC_NOTIFY, codes = { "03", "04", "05" } },
+    -- DEMO_NOTIFY: "判断respCode=00或A6即可认为交易成功"
+    success = { source = DEMO_NOTIFY, codes = { "00", "A6" } },
+    -- a back consume's decline (bizType 000301): final, as its query would say
+    -- (DEMO_QUERY: every origRespCode but 00 / 03 / 04 / 05 "做以失败处理")
+    failure = { source = DEMO_QUERY .. " ; " .. DOC_CODES, codes = CONSUME_DECLINED },
+    -- a front consume's failed attempt is not final (DEMO_QUERY, see
+    -- FRONT_GRACE_MS) and a notify cannot tell whether payTimeout has passed:
+    -- S.notify reports "<code>:open" for it (any bizType but 000301); the query
+    -- settles it.  DEMO_NOTIFY itself names no failure code.
+    processing = { source = DEMO_NOTIFY .. " ; " .. DEMO_QUERY,
+                   codes = joined({ "03", "04", "05" }, prefixed("", CONSUME_DECLINED, ":open")) },
   },
 }
 
@@ -338,8 +395,30 @@ local function query_answer(resp, order, ctx, want_order_id, want_amount)
   return { code = "00:" .. orig, verified = true, fields = fields }
 end
 
+-- true while a front consume can still be paid (FRONT_GRACE_MS above): no
+-- payTimeout was sent (expire_seconds unset), or it has not passed yet
+local function front_open(order)
+  if not FRONT[order.method or "unionpay.web"] then return false end
+  local expire, created = order.expire_seconds, order.created_at_ms
+  if math.type(expire) ~= "integer" or expire <= 0 or math.type(created) ~= "integer" then
+    return true
+  end
+  return gw.time.now_ms() <= created + expire * 1000 + FRONT_GRACE_MS
+end
+
+-- the back consume's bizType (templates/unionpay_acp.lua, method unionpay.back)
+local BIZ_BACK = "000301"
+
+local DECLINED = {}
+for _, c in ipairs(CONSUME_DECLINED) do DECLINED[c] = true end
+
 function S.parse.query(resp, order, ctx)
-  return query_answer(resp, order, ctx, order.out_trade_no, order.amount)
+  local r = query_answer(resp, order, ctx, order.out_trade_no, order.amount)
+  local orig = r.fields and r.fields.trade_status
+  if r.verified and orig and DECLINED[orig] and r.code == "00:" .. orig and front_open(order) then
+    r.code = r.code .. ":open"
+  end
+  return r
 end
 
 function S.parse.refund(resp, order, ctx)
@@ -413,8 +492,9 @@ function S.notify(req, ctx)
              out_trade_no = out_trade_no, fields = fields }
   end
   fields.out_trade_no = str(p.orderId)
-  return { verified = true, code = str(p.respCode) or "", out_trade_no = out_trade_no,
-           fields = fields }
+  local code = str(p.respCode) or ""
+  if DECLINED[code] and p.bizType ~= BIZ_BACK then code = code .. ":open" end
+  return { verified = true, code = code, out_trade_no = out_trade_no, fields = fields }
 end
 
 return S

@@ -143,6 +143,31 @@ for (const [method, ch] of [['unionpay.web', '07'], ['unionpay.wap', '08']]) {
   });
 }
 
+// UnionPay's query demo (Form_6_5_Query): a front transaction's failure may be an intermediate
+// state; only a query past payTimeout is final. A declining notify of a front consume is a hint.
+test('front consume: a decline before payTimeout stays PROCESSING (00:61:open), a declining notify is a hint', async () => {
+  const o = order({ method: 'unionpay.web', expire_seconds: 900 });
+  const c = (await run('pay', o)).fields.credential;
+  assert.equal((await browserPost(c)).status, 200);
+  const q = await run('query', o, 'fail');
+  assert.equal(q.class, 'PROCESSING', JSON.stringify(q));
+  assert.equal(q.code, '00:61:open');
+  // an order whose payTimeout (+ 60 s) has passed: the same decline is final
+  const old = order({ method: 'unionpay.web', expire_seconds: 1, created_at_ms: Date.now() - 120 * 1000 });
+  assert.equal((await browserPost((await run('pay', old)).fields.credential)).status, 200);
+  const late = await run('query', old, 'fail');
+  assert.equal(late.class, 'FAILED', JSON.stringify(late));
+  assert.equal(late.code, '00:61');
+  await k.sim('/_sim/pay', { out_trade_no: o.out_trade_no });
+  await k.simNotify({ out_trade_no: o.out_trade_no, kind: 'valid' });
+  assert.equal((await k.verifyLastNotify()).class, 'SUCCESS');
+  await k.simNotify({ out_trade_no: o.out_trade_no, kind: 'contrary' });
+  const v = await k.verifyLastNotify();
+  assert.equal(v.verified, true, JSON.stringify(v));
+  assert.equal(v.class, 'PROCESSING', JSON.stringify(v));
+  assert.equal(v.code, '61:open');
+});
+
 for (const m of ['11', '12']) {
   test(`front consume credential with signMethod ${m}: independently verified, accepted by the sim`, async () => {
     k.setParams({ sign_method: m });
@@ -388,6 +413,8 @@ test('notifies: valid, forged, duplicate, contrary', async () => {
   await k.simNotify({ out_trade_no: o.out_trade_no, kind: 'contrary' });
   const v4 = await k.verifyLastNotify();
   assert.equal(v4.verified, true, JSON.stringify(v4));
+  // a back consume's (bizType 000301) decline is final, as its query would be; a front
+  // consume's is only a hint (see 'front consume: a declining notify is a hint')
   assert.equal(v4.class, 'FAILED');
   assert.equal(v4.code, '61');
 });

@@ -70,7 +70,7 @@ function setup({ keysDir, options, orders }) {
 
   function newConsume(f, t, front) {
     return {
-      kind: 'consume', front, txnType: '01', orderId: f.orderId, txnTime: f.txnTime, txnAmt: f.txnAmt, merId: f.merId,
+      kind: 'consume', front, txnType: '01', bizType: f.bizType || '', orderId: f.orderId, txnTime: f.txnTime, txnAmt: f.txnAmt, merId: f.merId,
       state: front ? 'WAIT' : '05', queryId: newQueryId(t), traceNo: String(crypto.randomInt(1e6)).padStart(6, '0'),
       notify_url: f.backUrl || '', signMethod: f.signMethod, created_at: t, paid_at: null,
     };

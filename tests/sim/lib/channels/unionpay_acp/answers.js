@@ -46,7 +46,8 @@ function queryAnswer(kind, f, t, isRefund) {
 
 function notifyFields(t, code) {
   const f = {
-    version: '5.1.0', encoding: 'UTF-8', bizType: '000201', txnType: t.txnType, txnSubType: t.txnType === '01' ? '01' : '00',
+    // a consume's notify names the consume's own bizType (000201 gateway / front, 000301 back)
+    version: '5.1.0', encoding: 'UTF-8', bizType: t.bizType || '000201', txnType: t.txnType, txnSubType: t.txnType === '01' ? '01' : '00',
     accessType: '0', merId: t.merId, orderId: t.orderId, txnTime: t.txnTime, txnAmt: t.txnAmt, currencyCode: '156',
     queryId: t.queryId, respCode: code, respMsg: msg(code), traceNo: t.traceNo, traceTime: t.txnTime.slice(4),
     settleDate: t.txnTime.slice(4, 8), settleAmt: t.txnAmt, settleCurrencyCode: '156',

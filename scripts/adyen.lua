@@ -66,15 +66,14 @@ S.codes = {
     rejected = { source = DOC_ERRORS, codes = REJECTED },
   },
   cancel = {
-    -- the cancel's outcome is only ever the CANCELLATION webhook: the parser
-    -- never returns this code for the synchronous answer (which is "received")
-    success = { source = DOC_CANCEL, codes = { "CANCELLATION:true" } },
+    success = { source = DOC_CANCEL, none = "the synchronous answer is only "
+                .. "status received; the cancel's outcome is the CANCELLATION webhook" },
     processing = { source = DOC_CANCEL, codes = { "received" } },
     rejected = { source = DOC_ERRORS, codes = REJECTED },
   },
   refund = {
-    -- as cancel: the refund's outcome is the REFUND webhook, never the answer
-    success = { source = DOC_REFUND, codes = { "REFUND:true" } },
+    success = { source = DOC_REFUND, none = "the synchronous answer is only status "
+                .. "received; the refund's outcome is the REFUND / REFUND_FAILED webhook" },
     processing = { source = DOC_REFUND, codes = { "received" } },
     rejected = { source = DOC_ERRORS, codes = REJECTED },
   },

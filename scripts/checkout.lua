@@ -49,14 +49,16 @@ S.codes = {
     not_found = { source = DOC_STATUS, codes = { "http404", "not_found" } },
   },
   cancel = {
-    -- the void endpoint only ever answers 202 "accepted" (asynchronous): a void is
-    -- final when the payment reads Voided (query) or payment_voided arrives
-    success = { source = DOC_VOID, codes = { "Voided" } },
+    success = { source = DOC_VOID, none = "the void endpoint only ever answers 202 "
+                .. "accepted (asynchronous): a void is final when the payment reads "
+                .. "Voided (query) or payment_voided arrives" },
     processing = { source = DOC_VOID, codes = { "accepted", "http403", "http409", "http429", "http502" } },
     not_found = { source = DOC_VOID, codes = { "http404" } },
   },
   refund = {
-    success = { source = DOC_ACTIONS, codes = { "Refund:approved" } },
+    success = { source = DOC_ACTIONS, none = "the refund endpoint only answers 202 "
+                .. "accepted; the refund's outcome is its action (refund_query) or the "
+                .. "payment_refunded / payment_refund_declined webhook" },
     -- 403 "refund not allowed" may be our own earlier refund: never FAILED here
     processing = { source = DOC_REFUND, codes = { "accepted", "http403", "http409", "http429", "http502" } },
     not_found = { source = DOC_REFUND, codes = { "http404" } },

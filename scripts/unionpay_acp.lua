@@ -57,8 +57,8 @@ local DEMO_NOTIFY = DEMO .. "BackReceive.php"          -- backUrl notify
 -- 成功冲正 … 83 发卡行（渠道）处理中), and the A6 row of Q/CUP 006.6-2014
 -- (有缺陷的成功 → 成功).  The open.unionpay.com pages themselves could not be read.
 local DOC_CODES = "https://open.unionpay.com/ajweb/help/respCode/respCodeList"
--- (unchanged: the sources of the "FINAL" placeholder lists, which the lead is
--- replacing in the host; not re-checked here)
+-- (the operations whose synchronous answer is never a final success say so
+-- with success = {none = …}; their sources:)
 local DOC_BACK = "https://open.unionpay.com/tjweb/acproduct/APIList?apiservId=448&acpAPIId=755"
 local DOC_FRONT = "https://open.unionpay.com/tjweb/acproduct/APIList?apiservId=448&acpAPIId=754"
 
@@ -115,9 +115,9 @@ end
 
 S.codes = {
   pay = {
-    -- never produced: the front consume is a local credential (no answer)
-    -- and a back consume's "00" is acceptance only (the list must not be empty)
-    success = { source = DOC_FRONT, codes = { "FINAL" } },
+    success = { source = DOC_FRONT, none = "a front consume is a local credential "
+                .. "(no answer) and a back consume's 00 is acceptance only: the query "
+                .. "or the notify says whether it was paid" },
     -- a back consume's synchronous decline (DEMO_QUERY for back transactions:
     -- only 03/04/05 mean "query again"; DOC_CODES texts above)
     failure = { source = DEMO_QUERY .. " ; " .. DOC_CODES, codes = CONSUME_DECLINED },
@@ -146,8 +146,8 @@ S.codes = {
   },
   refund = {
     -- backTrans "00" is acceptance only: the result comes by notify / query.
-    -- "FINAL" is never produced by the parser (the list must not be empty).
-    success = { source = DOC_BACK, codes = { "FINAL" } },
+    success = { source = DOC_BACK, none = "backTrans 00 is acceptance only "
+                .. "(交易已受理): refund_query or the notify says whether it was refunded" },
     -- DEMO_REFUND: "其他应答码做以失败处理"; the refusals above
     failure = { source = DEMO_REFUND .. " ; " .. DOC_CODES, codes = BACK_REFUSED },
     -- DEMO_REFUND: 00 "交易已受理"; 03/04/05 "后续需发起交易状态查询交易确定交易状态"
@@ -164,7 +164,8 @@ S.codes = {
     not_found = { source = DEMO_QUERY .. " ; " .. DOC_CODES, codes = { "34" } },
   },
   cancel = {
-    success = { source = DOC_BACK, codes = { "FINAL" } },   -- never produced, see refund
+    success = { source = DOC_BACK, none = "backTrans 00 is acceptance only "
+                .. "(交易已受理): the query or the notify says whether it was voided" },
     failure = { source = DEMO_UNDO .. " ; " .. DOC_CODES, codes = BACK_REFUSED },
     processing = { source = DEMO_UNDO, codes = joined({ "00" }, IN_DOUBT) },
     rejected = { source = DOC_CODES, codes = REJECTED },

@@ -40,6 +40,9 @@ local DOC_NOTIFY = "https://opendocs.alipay.com/open/194/103296"   -- async noti
 -- alipay.trade.pay, "响应参数" + "业务错误码" (and the barcode guide
 -- https://opendocs.alipay.com/open/194/106039 for 10003 / 20000 handling)
 local DOC_PAY = "https://opendocs.alipay.com/open/02ekfp"
+-- Alipay's face-to-face API error table in English (a mirror of the open
+-- platform's article 104632), read for the pay lists
+local DOC_F2F_EN = "https://open.alitrip.com/docs/doc.htm?articleId=104632&docType=1&treeId=140"
 local DOC_CANCEL = "https://opendocs.alipay.com/open/02ekfi"        -- alipay.trade.cancel
 local DOC_REFUND = "https://opendocs.alipay.com/open/02ekfk"        -- alipay.trade.refund
 local DOC_REFUND_QUERY = "https://opendocs.alipay.com/open/02ekfl"  -- fastpay.refund.query
@@ -74,15 +77,16 @@ S.codes = {
     success = { source = DOC_PRECREATE, codes = { "10000" } },
     -- definitive business refusals of precreate for this out_trade_no
     -- precreate (DOC_PRECREATE) and trade.pay (DOC_PAY) share one list: the
-    -- first eight are final refusals of this out_trade_no by either API; the
-    -- rest are barcode codes (DOC_PAY "业务错误码") whose documented solution
+    -- first seven are final refusals of this out_trade_no by either API (also
+    -- in Alipay's F2F error table, DOC_F2F_EN: "resend the request after
+    -- fixing ..." / "update the out_trade_no"); the rest are barcode codes (DOC_PAY "业务错误码") whose documented solution
     -- is "the buyer must refresh the code / pay another way" -- the payment
     -- did not and cannot happen with this request.  Not here (PROCESSING, the
     -- host queries then cancels): ACQ.PAYMENT_FAIL, PULL_MOBILE_CASHIER_FAIL.
-    failure = { source = DOC_PRECREATE .. " ; " .. DOC_PAY, codes = {
+    failure = { source = DOC_PRECREATE .. " ; " .. DOC_PAY .. " ; " .. DOC_F2F_EN, codes = {
       "40004:ACQ.INVALID_PARAMETER", "40004:ACQ.ACCESS_FORBIDDEN",
       "40004:ACQ.EXIST_FORBIDDEN_WORD", "40004:ACQ.PARTNER_ERROR",
-      "40004:ACQ.TOTAL_FEE_EXCEED", "40004:ACQ.CONTEXT_INCONSISTENT",
+      "40004:ACQ.TOTAL_FEE_EXCEED",
       "40004:ACQ.TRADE_HAS_CLOSE", "40004:ACQ.BUYER_SELLER_EQUAL",
       "40004:ACQ.PAYMENT_AUTH_CODE_INVALID", "40004:ACQ.BUYER_BALANCE_NOT_ENOUGH",
       "40004:ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH",
@@ -93,11 +97,15 @@ S.codes = {
       "40004:ACQ.MOBILE_PAYMENT_SWITCH_OFF",
     } },
     -- in doubt: the trade may exist / be paid (TRADE_HAS_SUCCESS!) -> query.
+    -- CONTEXT_INCONSISTENT: a trade already exists under this out_trade_no
+    -- with other details (app-pay error table: "确认该笔交易信息是否为当前买家的
+    -- 已存订单"; DOC_F2F_EN "the old information mismatches") -- it may be paid.
     -- 10003 = barcode waiting for the buyer's password; 20000 = unknown
     -- (DOC_PAY: "query, then cancel"); a 10000 with an unpaid trade_status.
     processing = { source = DOC_PAY, codes = {
       "40004:ACQ.SYSTEM_ERROR", "40004:ACQ.TRADE_HAS_SUCCESS",
-      "40004:ACQ.TRADE_BUYER_NOT_MATCH", "20000:isp.unknow-error",
+      "40004:ACQ.TRADE_BUYER_NOT_MATCH", "40004:ACQ.CONTEXT_INCONSISTENT",
+      "20000:isp.unknow-error",
       "20000:aop.unknow-error", "20000", "10003", "10000:WAIT_BUYER_PAY",
       "40004:ACQ.PAYMENT_FAIL", "40004:ACQ.PULL_MOBILE_CASHIER_FAIL",
     } },
@@ -106,8 +114,10 @@ S.codes = {
   query = {
     success = { source = DOC_QUERY, codes = { "TRADE_SUCCESS", "TRADE_FINISHED" } },
     closed = { source = DOC_QUERY, codes = { "TRADE_CLOSED" } },
+    -- TRADE_PENDING (等待卖家收款): the buyer paid but the seller's account
+    -- cannot take it yet -- not final either way
     processing = { source = DOC_QUERY, codes = {
-      "WAIT_BUYER_PAY", "40004:ACQ.SYSTEM_ERROR", "20000:isp.unknow-error",
+      "WAIT_BUYER_PAY", "TRADE_PENDING", "40004:ACQ.SYSTEM_ERROR", "20000:isp.unknow-error",
     } },
     -- normal before the buyer scans a precreate QR: never FAILED on this
     not_found = { source = DOC_QUERY, codes = { "40004:ACQ.TRADE_NOT_EXIST" } },
@@ -143,13 +153,16 @@ S.codes = {
     -- final refusals of this refund: nothing was or will be refunded by it
     failure = { source = DOC_REFUND, codes = {
       "40004:ACQ.TRADE_STATUS_ERROR", "40004:ACQ.TRADE_HAS_FINISHED",
-      "40004:ACQ.SELLER_BALANCE_NOT_ENOUGH", "40004:ACQ.INVALID_PARAMETER",
+      "40004:ACQ.INVALID_PARAMETER",
     } },
     -- REFUND_AMT_NOT_EQUAL_TOTAL: this out_request_no already exists with
     -- another amount -- a refund under it may have happened: never FAILED
     processing = { source = DOC_REFUND, codes = {
       "10000:fund_change_N", "40004:ACQ.SYSTEM_ERROR", "20000:isp.unknow-error",
       "40004:ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "40004:ACQ.REASON_TRADE_BEEN_FREEZEN",
+      -- the seller tops up and the same out_request_no is sent again (DOC_REFUND:
+      -- "一笔退款失败后重新提交，要保证重试时退款请求号不能变更"): not final
+      "40004:ACQ.SELLER_BALANCE_NOT_ENOUGH",
     } },
     -- the trade is unknown: not proof about any money (query the trade)
     not_found = { source = DOC_REFUND, codes = { "40004:ACQ.TRADE_NOT_EXIST" } },
@@ -204,7 +217,7 @@ S.codes = {
     success = { source = DOC_NOTIFY .. " ; " .. DOC_REFUND_NOTIFY,
                 codes = { "TRADE_SUCCESS", "TRADE_FINISHED", "REFUND_SUCCESS" } },
     closed = { source = DOC_NOTIFY, codes = { "TRADE_CLOSED" } },
-    processing = { source = DOC_NOTIFY, codes = { "WAIT_BUYER_PAY" } },
+    processing = { source = DOC_NOTIFY, codes = { "WAIT_BUYER_PAY", "TRADE_PENDING" } },
   },
 }
 

@@ -4,7 +4,8 @@
  * Owns: channel -> current version map, the previous version (one-step
  * rollback) and the last few versions served (an order's later operations
  * run on the version that built it while it is remembered); loading (read both files, version =
- * first 12 hex of sha256(template bytes || script bytes), run the fixtures
+ * first 12 hex of sha256(template bytes || script bytes || the keystore files
+ * the channel's config names), run the fixtures
  * in a fixture sandbox, open the real instance, then swap); opening one
  * version (fresh sandbox, compile both chunks as text, build the merged
  * manifest and validate it, prepare ctx); refcounts.
@@ -19,9 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lua.h>
 #include <lauxlib.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "pgw_adapter.h"
@@ -488,6 +491,56 @@ pgw_packs_get(struct pgw_packs *ps, const char *channel)
 }
 
 
+/* Adds to the version's digest every keystore file the channel's config
+ * names (a string param that is a key name, under each name the keystore
+ * looks for: <name>.pem, .key, bare, .secret): a rotated key or secret is a
+ * new version, so `paygwctl channel reload` picks it up and each attempt
+ * records which keys signed it.  Missing files add nothing (the build says
+ * what is missing).  0, or -1 when a file cannot be read. */
+static int
+pgw_packs_digest_keys(EVP_MD_CTX *mctx, const char *kdir, const json_t *config)
+{
+    static const char *const ext[] = {".pem", ".key", "", ".secret", NULL};
+    const char *k;
+    const json_t *v;
+    char path[1024], err[256];
+
+    if (kdir == NULL || !json_is_object(config)) {
+        return 0;
+    }
+    json_object_foreach((json_t *) config, k, v) {
+        const char *name = json_string_value(v);
+        if (name == NULL || !pgw_keystore_name_ok(name)) {
+            continue;
+        }
+        for (int i = 0; ext[i] != NULL; i++) {
+            struct stat sb;
+            size_t len;
+            char *bytes;
+
+            snprintf(path, sizeof(path), "%s/%s%s", kdir, name, ext[i]);
+            if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+                continue;
+            }
+            bytes = pgw_read_file(path, PGW_PACK_FILE_MAX, &len, err, sizeof(err));
+            if (bytes == NULL) {
+                return -1;
+            }
+            if (EVP_DigestUpdate(mctx, path + strlen(kdir), strlen(path + strlen(kdir)) + 1)
+                    != 1
+                || EVP_DigestUpdate(mctx, bytes, len) != 1) {
+                OPENSSL_cleanse(bytes, len);
+                free(bytes);
+                return -1;
+            }
+            OPENSSL_cleanse(bytes, len);
+            free(bytes);
+        }
+    }
+    return 0;
+}
+
+
 /* Compile, validate and run fixtures; on success *out is the new instance
  * (when out != NULL).  The sources are freed here. */
 static int
@@ -523,6 +576,7 @@ pgw_packs_prepare(struct pgw_packs *ps, const char *channel, const json_t *confi
     mctx = EVP_MD_CTX_new();
     if (mctx == NULL || EVP_DigestInit_ex(mctx, EVP_sha256(), NULL) != 1
         || EVP_DigestUpdate(mctx, tbuf, tlen) != 1 || EVP_DigestUpdate(mctx, sbuf, slen) != 1
+        || pgw_packs_digest_keys(mctx, ps->kdir, config) != 0
         || EVP_DigestFinal_ex(mctx, md, &mdlen) != 1) {
         EVP_MD_CTX_free(mctx);
         snprintf(err, errlen, "cannot hash pack files");

@@ -695,16 +695,23 @@ slurp(const char *path)
 
 
 static void
-spit(const char *rel, const char *text)
+spit_abs(const char *path, const char *text)
 {
-    char path[256];
-    FILE *f;
+    FILE *f = fopen(path, "wb");
 
-    snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
-    f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
     fclose(f);
+}
+
+
+static void
+spit(const char *rel, const char *text)
+{
+    char path[256];
+
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+    spit_abs(path, text);
 }
 
 
@@ -977,6 +984,67 @@ test_swap_keeps_retained_version_alive(void **state)
 }
 
 
+/* a rotated key is a new version: `channel reload` picks it up; an untouched
+ * keystore leaves the version as it is */
+static void
+test_rotated_key_is_a_new_version(void **state)
+{
+    char kdir[] = "/tmp/pgw_keys_test_XXXXXX", path[512], err[512], v1[13];
+    struct pgw_packs *ps;
+    struct pgw_pack *p = NULL;
+    json_t *cfg = config(APP_ID, "alipay_fixture_platform_public");
+    char *priv = slurp("tests/vectors/keys/v13_test_private.pem");
+    char *pub = slurp("tests/vectors/keys/alipay_fixture_platform_public.key");
+    char *other = slurp("tests/vectors/keys/v13_test_private_pkcs1.key");
+
+    (void) state;
+    assert_non_null(mkdtemp(kdir));
+    snprintf(path, sizeof(path), "%s/v13_test_private.pem", kdir);
+    spit_abs(path, priv);
+    snprintf(path, sizeof(path), "%s/alipay_fixture_platform_public.key", kdir);
+    spit_abs(path, pub);
+    ps = pgw_packs_new("templates", "scripts", kdir, err, sizeof(err));
+    assert_non_null(ps);
+    if (pgw_packs_load(ps, "alipay", cfg, err, sizeof(err)) != 0) {
+        fail_msg("load failed: %s", err);
+    }
+    snprintf(v1, sizeof(v1), "%s", pgw_pack_version(pgw_packs_get(ps, "alipay")));
+
+    /* nothing changed: unchanged */
+    assert_int_equal(pgw_packs_prepare_version(ps, "alipay", cfg, &p, err, sizeof(err)), 1);
+    assert_null(p);
+
+    /* the private key file is replaced (same key, other encoding here): a new
+     * version, built and checked like any other, serving after install */
+    snprintf(path, sizeof(path), "%s/v13_test_private.pem", kdir);
+    spit_abs(path, other);
+    assert_int_equal(pgw_packs_prepare_version(ps, "alipay", cfg, &p, err, sizeof(err)), 0);
+    assert_non_null(p);
+    assert_string_not_equal(pgw_pack_version(p), v1);
+    assert_int_equal(pgw_packs_install(ps, "alipay", p, err, sizeof(err)), 0);
+    pgw_pack_release(p);
+    assert_string_not_equal(pgw_pack_version(pgw_packs_get(ps, "alipay")), v1);
+
+    /* a file the config does not name changes nothing */
+    snprintf(path, sizeof(path), "%s/unrelated.secret", kdir);
+    spit_abs(path, "not ours\n");
+    p = NULL;
+    assert_int_equal(pgw_packs_prepare_version(ps, "alipay", cfg, &p, err, sizeof(err)), 1);
+
+    pgw_packs_free(ps);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/v13_test_private.pem", kdir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/alipay_fixture_platform_public.key", kdir);
+    unlink(path);
+    rmdir(kdir);
+    free(priv);
+    free(pub);
+    free(other);
+    json_decref(cfg);
+}
+
+
 static void
 test_check_and_bad_names(void **state)
 {
@@ -1011,6 +1079,7 @@ main(void)
         cmocka_unit_test(test_syntax_error_fails_with_file_and_line),
         cmocka_unit_test(test_manifest_errors_name_file_and_field),
         cmocka_unit_test(test_swap_keeps_retained_version_alive),
+        cmocka_unit_test(test_rotated_key_is_a_new_version),
         cmocka_unit_test(test_check_and_bad_names),
     };
 

@@ -10,11 +10,13 @@ certificates (python `cryptography`) and checked against the values
 alipay-sdk's antcertutil prints for them (tests/vectors/alipay/gen_certs.sh).
 The output is deterministic (RSA PKCS#1 v1.5, fixed keys and clock).
 
-    python3 tests/vectors/alipay/gen_fixtures.py   (from the repository root)
+    python3 tests/vectors/alipay/gen_fixtures.py [OUT]   (from the repository root;
+    default OUT templates/alipay.fixtures/cases.lua)
 """
 import base64
 import hashlib
 import json
+import sys
 import urllib.parse
 
 from cryptography import x509
@@ -23,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 APP_KEY = "tests/vectors/keys/v13_test_private.pem"
 PLATFORM_KEY = "tests/vectors/keys/alipay_fixture_platform_private.pem"
-OUT = "templates/alipay.fixtures/cases.lua"
+OUT = sys.argv[1] if len(sys.argv) > 1 else "templates/alipay.fixtures/cases.lua"
 
 CLOCK_MS = 1704081600000            # 2024-01-01 12:00:00 +08:00
 TIMESTAMP = "2024-01-01 12:00:00"

@@ -9,7 +9,8 @@
 // impostor certificates (./other_cert.pem: another root; ./notup_cert.pem: not UnionPay's
 // name) come from ./gen_chain.py.
 // Run from the repository root:  python3 tests/vectors/unionpay_acp/gen_chain.py (only to
-// renew the certificates), then node tests/vectors/unionpay_acp/gen_fixtures.js
+// renew the certificates), then node tests/vectors/unionpay_acp/gen_fixtures.js [OUT]
+// (default OUT: templates/unionpay_acp.fixtures/cases.lua)
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -251,5 +252,6 @@ ${cases.map((c) => `    ${lua(c, 2)},`).join('\n')}
   },
 }
 `;
-fs.writeFileSync(path.join(ROOT, 'templates', 'unionpay_acp.fixtures', 'cases.lua'), out);
+// argv[2]: write there instead (tests/packs/generators.test.js compares it with the committed file)
+fs.writeFileSync(process.argv[2] || path.join(ROOT, 'templates', 'unionpay_acp.fixtures', 'cases.lua'), out);
 console.log(`wrote ${cases.length} cases`);

@@ -12,7 +12,13 @@
  * _notify) of a separate fixture instance of the pack, so they exercise
  * exactly the code paths production uses.
  *
- * Case fields:
+ * Case fields (every kind may also carry config = {...}: merged over the
+ * set's config for that case only -- a key the case sets wins, every other
+ * key keeps the set's value; a case cannot remove a key (false is a value
+ * the pack sees), so a set whose cases differ by a key's presence leaves it
+ * out of the set's config.  Each distinct merged config gets its own fixture
+ * instance, opened on first use with the same keystore and frozen clock and
+ * cached for the rest of the run):
  *   build:  op, order, expect = {method?, url?, content_type?, body?
  *           (exact), body_contains = {...}?, headers = {...}?} or, for a
  *           builder that returns a local credential, expect = {credential =
@@ -294,13 +300,119 @@ fail:
 }
 
 
+/* the fixture instances of one run: one per distinct merged config, the
+ * set's own first; key = the config's canonical JSON text */
+#define PGW_FX_INSTANCES_MAX  16
+
+struct pgw_fx_instance {
+    char *key;
+    struct pgw_pack *pack;
+};
+
+struct pgw_fx_run {
+    const char *channel;
+    const struct pgw_pack_src *src;
+    const char *version;
+    const char *keys;
+    long long clock_ms;
+    const json_t *token;
+    size_t n;
+    struct pgw_fx_instance inst[PGW_FX_INSTANCES_MAX];
+};
+
+
+/* the instance for config cfg: cached, else opened (NULL + err) */
+static struct pgw_pack *
+pgw_fixtures_instance(struct pgw_fx_run *run, const json_t *cfg, char *err, size_t errlen)
+{
+    struct pgw_pack *p;
+    char *key;
+    size_t i;
+
+    key = cfg != NULL ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+                      : strdup("");     /* a set without config */
+    if (key == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (i = 0; i < run->n; i++) {
+        if (strcmp(run->inst[i].key, key) == 0) {
+            free(key);
+            return run->inst[i].pack;
+        }
+    }
+    if (run->n == PGW_FX_INSTANCES_MAX) {
+        snprintf(err, errlen, "more than %d distinct case configs", PGW_FX_INSTANCES_MAX);
+        free(key);
+        return NULL;
+    }
+    p = pgw_pack_open(run->channel, run->src, run->version, run->keys, cfg, run->clock_ms,
+                      err, errlen);
+    if (p == NULL) {
+        free(key);
+        return NULL;
+    }
+    if (json_is_string(run->token)) {
+        /* OAuth2 packs: the ctx.token their builders see while fixtures run */
+        json_t *t = json_pack("{s:O}", "access_token", run->token);
+
+        pgw_pack_set_token(p, t);
+        json_decref(t);
+    }
+    run->inst[run->n].key = key;
+    run->inst[run->n].pack = p;
+    run->n++;
+    return p;
+}
+
+
+/* the instance case idx runs on: the set's, or one for the case's own
+ * config merged over the set's (NULL + err naming the case) */
+static struct pgw_pack *
+pgw_fixtures_case_instance(struct pgw_fx_run *run, const json_t *set_cfg, const json_t *c,
+                           const char *file, size_t idx, char *err, size_t errlen)
+{
+    const json_t *own = json_object_get(c, "config");
+    const char *name = json_string_value(json_object_get(c, "name"));
+    struct pgw_pack *p;
+    json_t *merged;
+    char oerr[300];
+
+    if (own == NULL) {
+        return run->inst[0].pack;
+    }
+    if (name == NULL) {
+        name = "?";
+    }
+    if (!json_is_object(own)) {
+        snprintf(err, errlen, "%s: case %zu ('%s'): config must be a table of keys", file,
+                 idx + 1, name);
+        return NULL;
+    }
+    merged = json_is_object(set_cfg) ? json_deep_copy(set_cfg) : json_object();
+    if (merged == NULL || json_object_update(merged, (json_t *) own) != 0) {
+        json_decref(merged);
+        snprintf(err, errlen, "%s: case %zu ('%s'): out of memory", file, idx + 1, name);
+        return NULL;
+    }
+    p = pgw_fixtures_instance(run, merged, oerr, sizeof(oerr));
+    json_decref(merged);
+    if (p == NULL) {
+        snprintf(err, errlen, "%s: case %zu ('%s'): its config: %s", file, idx + 1, name,
+                 oerr);
+    }
+    return p;
+}
+
+
 int
 pgw_fixtures_run(const char *channel, const struct pgw_pack_src *src, const char *version,
                  const char *fixdir, char *err, size_t errlen)
 {
     char file[1200], keys[1200];
     json_t *fx;
-    const json_t *cases, *clock, *ops;
+    const json_t *cases, *clock, *ops, *set_cfg;
+    struct pgw_fx_run run;
     struct pgw_pack *p;
     size_t i;
     int rc = -1;
@@ -313,26 +425,28 @@ pgw_fixtures_run(const char *channel, const struct pgw_pack_src *src, const char
     }
     cases = json_object_get(fx, "cases");
     clock = json_object_get(fx, "clock_ms");
+    set_cfg = json_object_get(fx, "config");
     if (!json_is_array(cases) || json_array_size(cases) == 0) {
         snprintf(err, errlen, "%s: cases: the pack ships no fixture cases", file);
         json_decref(fx);
         return -1;
     }
 
-    p = pgw_pack_open(channel, src, version, keys, json_object_get(fx, "config"),
-                      json_is_integer(clock) ? (long long) json_integer_value(clock)
-                                             : 1700000000000LL,
-                      err, errlen);
+    memset(&run, 0, sizeof(run));
+    run.channel = channel;
+    run.src = src;
+    run.version = version;
+    run.keys = keys;
+    run.clock_ms = json_is_integer(clock) ? (long long) json_integer_value(clock)
+                                          : 1700000000000LL;
+    run.token = json_object_get(fx, "token");
+
+    /* the set's own instance first: its errors read as before, and its
+     * manifest decides which cases must exist */
+    p = pgw_fixtures_instance(&run, set_cfg, err, errlen);
     if (p == NULL) {
         json_decref(fx);
         return -1;
-    }
-    if (json_is_string(json_object_get(fx, "token"))) {
-        /* OAuth2 packs: the ctx.token their builders see while fixtures run */
-        json_t *t = json_pack("{s:O}", "access_token", json_object_get(fx, "token"));
-
-        pgw_pack_set_token(p, t);
-        json_decref(t);
     }
 
     ops = json_object_get(p->manifest, "operations");
@@ -350,14 +464,20 @@ pgw_fixtures_run(const char *channel, const struct pgw_pack_src *src, const char
         }
     }
     for (i = 0; i < json_array_size(cases); i++) {
-        if (pgw_fixtures_case(p, json_array_get(cases, i), file, i, err, errlen) != 0) {
+        const json_t *c = json_array_get(cases, i);
+
+        p = pgw_fixtures_case_instance(&run, set_cfg, c, file, i, err, errlen);
+        if (p == NULL || pgw_fixtures_case(p, c, file, i, err, errlen) != 0) {
             goto done;
         }
     }
     rc = 0;
 
 done:
-    pgw_pack_release(p);
+    for (i = 0; i < run.n; i++) {
+        pgw_pack_release(run.inst[i].pack);
+        free(run.inst[i].key);
+    }
     json_decref(fx);
     return rc;
 }

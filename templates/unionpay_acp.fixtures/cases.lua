@@ -1171,6 +1171,18 @@ return {
       },
     },
     {
+      name = [==[consume notify declined: back consume (bizType 000301): final]==],
+      kind = [==[notify]==],
+      content_type = [==[application/x-www-form-urlencoded;charset=UTF-8]==],
+      body = [==[accNo=6216***********0018&accessType=0&bizType=000301&certId=73837294829&currencyCode=156&encoding=UTF-8&merId=777290058110048&orderId=T20240101001&payCardType=01&payType=0001&queryId=672401011200000012345&respCode=61&respMsg=declined&settleAmt=1000&settleCurrencyCode=156&settleDate=0101&signMethod=01&signPubKeyCert=-----BEGIN+CERTIFICATE-----%0AMIIDvTCCAqWgAwIBAgIFETELtO0wDQYJKoZIhvcNAQELBQAwYzELMAkGA1UEBhMC%0AQ04xGDAWBgNVBAoMD3BheWd3IFRFU1QtT05MWTEPMA0GA1UECwwGTUlERExFMSkw%0AJwYDVQQDDCBwYXlndyBGSVhUVVJFIFVuaW9uUGF5IE1pZGRsZSBDQTAgFw0yMDAx%0AMDEwMDAwMDBaGA8yMDk5MTIzMTAwMDAwMFoweTELMAkGA1UEBhMCQ04xGDAWBgNV%0ABAoMD3BheWd3IFRFU1QtT05MWTEWMBQGA1UECwwNMDAwNDAwMDA6U0lHTjE4MDYG%0AA1UEAwwvMDQxQFoxMkDkuK3lm73pk7bogZTogqHku73mnInpmZDlhazlj7hAMDAw%0AMDAwMDEwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQCzVqCszU021kBh%0AdNxu4wiYv1wwvAt3FGJtkCCedlS%2BiwxgHz0DwwPhO8k4DocHdIgMNnjw5T1u7oHQ%0Ab0iyjlMtsYBDseF0CGAjiK%2FssO6OLUIqU86XjTIfO%2BOksAr2Vb33NRvk3xGYg3Rp%0A4D3QIC6sRCQCF7UjjTqO4g2MiMRkIA%2F%2Bemp45h7c%2FpWdz9N%2Fcgxnm1jn9ZQnnkvl%0AMzF9IZDB33%2FUUvmCE30ELbw%2FfhremyyDuvo2%2FZ3Mb0u55VQLagIgyYDQDct%2Fg81F%0AzyQxZqdQ7e8NgTdPnxjTe8mAHf9TRvfHaK30YXNdAYBSzY8DisqHu%2F4F9CtyxyyS%0A7xqAawZpAgMBAAGjYDBeMAwGA1UdEwEB%2FwQCMAAwHQYDVR0OBBYEFCgZySt7CeoK%0AI6GEK487Wv8wK5YHMB8GA1UdIwQYMBaAFDW%2FLo2UTVoJQO0ztEUmjrV3QHOPMA4G%0AA1UdDwEB%2FwQEAwIGwDANBgkqhkiG9w0BAQsFAAOCAQEA0mWi2eAzkDdP%2BL7vRtg1%0A43kMwOQxyqbKsiFfSxvL%2F19DDaHimslswn1TUxfQ1wgUtEvGlp9ucy%2BxIv5mR5BN%0A8NEkFzbqAiQaHYONN1v1%2F5KE7gC%2FuFzmkE%2BAtHXIaEfrhm2CdiE9bGpPdIbafCyF%0AYiXWh38SDkc9WtKwY6ufgW7MM7E5Fn5jb67pP%2BBHYL5MNwwLNB6yxSU0p6hvDbtx%0AX7DWM%2BRC4Z2gIgxoDEoVFlR8UmVv5M5ICRMRU%2BQiOxCtqfvUBQGWheaHNjcdz81t%0ATSjGLNWPiwjSWnfkYV%2BuGLcpom1wYXG%2FdhvmfgR94m91kqNGBP4DBurvFDqZrcnq%0Aaw%3D%3D%0A-----END+CERTIFICATE-----%0A&signature=pRaUofRigMnYgBWlvf6fhvT3hw1yTgOjJo0wvyEQhtLqIk6gRJHk0MowKWhCNTe0R7pTaQKa7Zv9K2FsKWuZhT1NKLBfo5o3clwgrW7e7RMLEnZ73x9j0CTjARv08V8EYKXTUV7VfYON49S2uAJvKDijsP5W8tY9UwDWEQbzbWHgNsjeYOfF7Zcqj12a1bKDUKsALNjYoo1acYwKeEyVLogXwmA4f%2BKrmazA2boVEXxuZBqAlsm%2B3h2v7GsloNv9yRXgBy08aX5sES9grovHlifi7zktADWvN3%2F5%2FWQQy2u1zxtgUvw9qdqU8Knc5KTcqqnVtuNtmPZXFCbNDUnCdQ%3D%3D&traceNo=123456&traceTime=0101120005&txnAmt=1000&txnSubType=01&txnTime=20240101120000&txnType=01&version=5.1.0]==],
+      expect = {
+        verified = true,
+        class = [==[FAILED]==],
+        code = [==[61]==],
+        out_trade_no = [==[T20240101001]==],
+      },
+    },
+    {
       name = [==[refund notify]==],
       kind = [==[notify]==],
       content_type = [==[application/x-www-form-urlencoded;charset=UTF-8]==],

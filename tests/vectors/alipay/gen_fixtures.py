@@ -4,19 +4,28 @@ request/response pairs -- independently of the C/Lua code under test:
 requests are signed here with the V13 TEST key (python `cryptography`), the
 "Alipay" side (responses, notifies) with tests/vectors/keys/
 alipay_fixture_platform_private.pem.  All keys are TEST-ONLY.
+Certificate mode (公钥证书模式) cases carry their own config naming copies of
+tests/vectors/keys/alipay_cert_test_*.pem; their SNs are computed here from the
+certificates (python `cryptography`) and checked against the values
+alipay-sdk's antcertutil prints for them (tests/vectors/alipay/gen_certs.sh).
+The output is deterministic (RSA PKCS#1 v1.5, fixed keys and clock).
 
-    python3 tests/vectors/alipay/gen_fixtures.py   (from the repository root)
+    python3 tests/vectors/alipay/gen_fixtures.py [OUT]   (from the repository root;
+    default OUT templates/alipay.fixtures/cases.lua)
 """
 import base64
+import hashlib
 import json
+import sys
 import urllib.parse
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 APP_KEY = "tests/vectors/keys/v13_test_private.pem"
 PLATFORM_KEY = "tests/vectors/keys/alipay_fixture_platform_private.pem"
-OUT = "templates/alipay.fixtures/cases.lua"
+OUT = sys.argv[1] if len(sys.argv) > 1 else "templates/alipay.fixtures/cases.lua"
 
 CLOCK_MS = 1704081600000            # 2024-01-01 12:00:00 +08:00
 TIMESTAMP = "2024-01-01 12:00:00"
@@ -190,6 +199,32 @@ parse("close not found", "close",
       response(CLS, raw({"code": "40004", "msg": "Business Failed",
                          "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "trade not exist"})),
       {"class": "NOT_FOUND", "code": "40004:ACQ.TRADE_NOT_EXIST"})
+
+
+class Commented(int):
+    """an integer written with a trailing Lua comment"""
+    def __new__(cls, v, comment):
+        o = int.__new__(cls, v)
+        o.comment = comment
+        return o
+
+
+def created(ms_before, comment):
+    o = {k: v for k, v in ORDER.items() if k != "notify_url"}
+    o["created_at_ms"] = Commented(CLOCK_MS - ms_before, comment)
+    o["notify_url"] = ORDER["notify_url"]
+    return o
+
+
+close_gone = response(CLS, raw({"code": "40004", "msg": "Business Failed",
+                                "sub_code": "ACQ.TRADE_NOT_EXIST",
+                                "sub_msg": "trade not exist"}))
+parse("close not found after the payment deadline: confirmed closed", "close", close_gone,
+      {"class": "SUCCESS", "code": "40004:ACQ.TRADE_NOT_EXIST:EXPIRED"},
+      order=created(15 * 60000 + 61000, "the frozen clock - 15 min - 61 s"))
+parse("close not found within a minute of the deadline: still only not found", "close",
+      close_gone, {"class": "NOT_FOUND", "code": "40004:ACQ.TRADE_NOT_EXIST"},
+      order=created(15 * 60000 + 59000, "the frozen clock - 15 min - 59 s"))
 
 NOTIFY = {"gmt_create": "2024-01-01 12:00:01", "charset": "utf-8",
           "seller_email": "seller@example.com", "subject": "测试 Order 1",
@@ -462,6 +497,110 @@ note("forged refund notify", notify(REFUND_NOTIFY, tamper={"refund_fee": "10.00"
      {"verified": False, "class": "PROCESSING", "ack_status": 400})
 
 
+# ---- public-key certificate mode (公钥证书模式), per-case config ----------------
+CERTS = {"app_cert": "tests/vectors/keys/alipay_cert_test_app_cert.pem",
+         "alipay_root_cert": "tests/vectors/keys/alipay_cert_test_root_bundle.pem",
+         "alipay_public_cert": "tests/vectors/keys/alipay_cert_test_alipay_cert.pem"}
+CERT_CONFIG = {"app_cert": "fixture_app_cert", "alipay_root_cert": "fixture_alipay_root_cert",
+               "alipay_public_cert": "fixture_alipay_public_cert"}
+# as @fidm/x509 (alipay-sdk) names the issuer attributes
+ATTR = {"countryName": "C", "stateOrProvinceName": "ST", "localityName": "L",
+        "organizationName": "O", "organizationalUnitName": "OU", "commonName": "CN",
+        "emailAddress": "E"}
+RSA_SIG_OID = "1.2.840.113549.1.1."
+
+
+def certs_of(path):
+    with open(path, "rb") as f:
+        return x509.load_pem_x509_certificates(f.read())
+
+
+def cert_sn(c):
+    """alipay-sdk's getSN: md5hex(issuer attributes last to first, "k=v" joined by
+    ",", then the serial in decimal)"""
+    attrs = [a for rdn in c.issuer.rdns for a in rdn]
+    text = ",".join(f"{ATTR[a.oid._name]}={a.value}" for a in reversed(attrs))
+    return hashlib.md5((text + str(c.serial_number)).encode()).hexdigest()
+
+
+def root_sn(path):
+    """the SNs of the bundle's RSA-signed certificates joined by "_" (others,
+    Alipay's SM2 root, skipped)"""
+    return "_".join(cert_sn(c) for c in certs_of(path)
+                    if c.signature_algorithm_oid.dotted_string.startswith(RSA_SIG_OID))
+
+
+APP_CERT_SN = cert_sn(certs_of(CERTS["app_cert"])[0])
+ROOT_CERT_SN = root_sn(CERTS["alipay_root_cert"])
+ALIPAY_CERT_SN = cert_sn(certs_of(CERTS["alipay_public_cert"])[0])
+# what alipay-sdk's antcertutil prints for the same files (gen_certs.sh;
+# tests/unit/test_adapter_certinfo.c): two implementations must agree
+assert APP_CERT_SN == "d4cc71fec4570a12ea2f46aefa22abcc", APP_CERT_SN
+assert ALIPAY_CERT_SN == "d66127af062d1684477c5cfe472086ae", ALIPAY_CERT_SN
+assert ROOT_CERT_SN == ("cdc2100da457d1e23297e78cd8713b4a_"
+                        "17db9947aafee47de163202d394d1725"), ROOT_CERT_SN
+# the key in the Alipay certificate is the fixture platform key that signs answers
+assert (certs_of(CERTS["alipay_public_cert"])[0].public_key().public_numbers()
+        == platform_key.public_key().public_numbers())
+OTHER_CERT_SN = "0123456789abcdef0123456789abcdef"      # a rotated Alipay certificate
+
+
+def cert_params(method, biz, notify_url=None, return_url=None):
+    p = {"app_id": APP_ID, "method": method, "format": "JSON", "charset": "utf-8",
+         "sign_type": "RSA2", "timestamp": TIMESTAMP, "version": "1.0",
+         "biz_content": json.dumps(biz, ensure_ascii=False, sort_keys=True,
+                                   separators=(",", ":")),
+         "app_cert_sn": APP_CERT_SN, "alipay_root_cert_sn": ROOT_CERT_SN}
+    if notify_url:
+        p["notify_url"] = notify_url
+    if return_url:
+        p["return_url"] = return_url
+    p["sign"] = rsa2(app_key, sign_string(p, {"sign"}))
+    # the app certificate holds the key that signs requests: Alipay verifies with it
+    certs_of(CERTS["app_cert"])[0].public_key().verify(
+        base64.b64decode(p["sign"]), sign_string(p, {"sign"}).encode(),
+        padding.PKCS1v15(), hashes.SHA256())
+    return p
+
+
+def cert_response(method, inner_raw, sn):
+    """an answer as Alipay lays it out in certificate mode: alipay_cert_sn between
+    the <method>_response member and sign"""
+    key = method.replace(".", "_") + "_response"
+    return ('{"' + key + '":' + inner_raw + ',"alipay_cert_sn":"' + sn + '","sign":"'
+            + rsa2(platform_key, inner_raw) + '"}')
+
+
+cases.append({"name": "cert mode: precreate carries app_cert_sn and alipay_root_cert_sn",
+              "kind": "build", "op": "pay", "order": ORDER, "config": CERT_CONFIG,
+              "expect": {"method": "POST", "url": ENDPOINT,
+                         "content_type": "application/x-www-form-urlencoded;charset=utf-8",
+                         "body": form(cert_params(
+                             PRE, {"out_trade_no": "T20240101001", "total_amount": "10.00",
+                                   "subject": "Order 1", "timeout_express": "15m"},
+                             ORDER["notify_url"])),
+                         "body_contains": ["app_cert_sn=" + APP_CERT_SN,
+                                           "alipay_root_cert_sn=" + ROOT_CERT_SN]}})
+cases.append({"name": "cert mode: precreate answered under the configured alipay_cert_sn",
+              "kind": "parse", "op": "pay", "order": ORDER, "config": CERT_CONFIG,
+              "status": 200, "response": cert_response(PRE, ok_pre, ALIPAY_CERT_SN),
+              "expect": {"class": "SUCCESS", "code": "10000", "error": "",
+                         "fields": {"credential": {"type": "qr_code", "qr_code": QR}}}})
+cases.append({"name": "cert mode: an answer under another alipay_cert_sn is not trusted",
+              "kind": "parse", "op": "pay", "order": ORDER, "config": CERT_CONFIG,
+              "status": 200, "response": cert_response(PRE, ok_pre, OTHER_CERT_SN),
+              "expect": {"class": "PROCESSING", "code": "10000",
+                         "error": "Alipay certificate changed"}})
+o = dict(ORDER, method="alipay.wap", extra={"return_url": "https://shop.example.com/back"})
+prm = cert_params("alipay.trade.wap.pay", dict(pay_biz, product_code="QUICK_WAP_WAY"),
+                  ORDER["notify_url"], "https://shop.example.com/back")
+cases.append({"name": "cert mode: alipay.wap signed GET URL carries both SNs", "kind": "build",
+              "op": "pay", "order": o, "config": CERT_CONFIG,
+              "expect": {"credential": {"type": "page_url", "url": ENDPOINT + "?" + form(prm)},
+                         "body_contains": ["app_cert_sn=" + APP_CERT_SN,
+                                           "alipay_root_cert_sn=" + ROOT_CERT_SN]}})
+
+
 def lua(v, ind=""):
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -476,8 +615,10 @@ def lua(v, ind=""):
         return '"' + v + '"'
     if isinstance(v, dict):
         inner = ind + "  "
-        items = [f"{inner}{k} = {lua(v[k], inner)}," if k.isidentifier()
-                 else f'{inner}["{k}"] = {lua(v[k], inner)},' for k in v]
+        items = [(f"{inner}{k} = {lua(v[k], inner)}," if k.isidentifier()
+                  else f'{inner}["{k}"] = {lua(v[k], inner)},')
+                 + (f"   -- {v[k].comment}" if isinstance(v[k], Commented) else "")
+                 for k in v]
         return "{\n" + "\n".join(items) + "\n" + ind + "}"
     if isinstance(v, list):
         inner = ind + "  "

@@ -9,7 +9,8 @@
 // impostor certificates (./other_cert.pem: another root; ./notup_cert.pem: not UnionPay's
 // name) come from ./gen_chain.py.
 // Run from the repository root:  python3 tests/vectors/unionpay_acp/gen_chain.py (only to
-// renew the certificates), then node tests/vectors/unionpay_acp/gen_fixtures.js
+// renew the certificates), then node tests/vectors/unionpay_acp/gen_fixtures.js [OUT]
+// (default OUT: templates/unionpay_acp.fixtures/cases.lua)
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -168,7 +169,10 @@ parse('query paid, defective success A6', 'query', order, 200, answer(queryAns('
 parse('query signed with signMethod 11 (secure key)', 'query', order, 200, answerSecure(queryAns('00'), '11'), { class: 'SUCCESS', code: '00:00', error: '' });
 parse('query signed with signMethod 12 (SM3 + secure key)', 'query', order, 200, answerSecure(queryAns('00'), '12'), { class: 'SUCCESS', code: '00:00', error: '' });
 parse('query in progress (origRespCode 05)', 'query', order, 200, answer(queryAns('05')), { class: 'PROCESSING', code: '00:05' });
-parse('query declined (origRespCode 61)', 'query', order, 200, answer(queryAns('61')), { class: 'FAILED', code: '00:61' });
+// a front consume's decline is final only past its payTimeout (scripts/unionpay_acp.lua
+// FRONT_GRACE_MS): without one (expire_seconds 0) it stays open; 900 s + the grace ago it is final
+parse('query declined (origRespCode 61), front consume before payTimeout: not final', 'query', order, 200, answer(queryAns('61')), { class: 'PROCESSING', code: '00:61:open' });
+parse('query declined (origRespCode 61), front consume past payTimeout: FAILED', 'query', { ...order, expire_seconds: 900, created_at_ms: CREATED - 3660000 }, 200, answer(queryAns('61')), { class: 'FAILED', code: '00:61' });
 parse('query unknown origRespCode', 'query', order, 200, answer(queryAns('Q7')), { class: 'PROCESSING', code: '00:Q7', error: '' });
 parse('query not found (34)', 'query', order, 200, answer(queryFail('34', 'no such transaction')), { class: 'NOT_FOUND', code: '34', error: '' });
 parse('query paid amount differs', 'query', order, 200, answer(queryAns('00', { txnAmt: '1' })), { class: 'PROCESSING', error: 'paid amount differs' });
@@ -197,7 +201,10 @@ parse('void refused (45 already refunded or voided)', 'cancel', paidOrder, 200, 
 parse('void bad signature', 'cancel', paidOrder, 200, answer(cancelAns('00', 'x'), forgedSigner), { class: 'PROCESSING', error: 'response signature invalid' });
 
 note('consume notify 00', notify(consumeNotify('00')), { verified: true, class: 'SUCCESS', code: '00', out_trade_no: 'T20240101001', ack_status: 200, ack_body: 'ok', fields: { amount: 1000, channel_trade_no: '672401011200000012345', paid_at_ms: CREATED } });
-note('consume notify declined (contrary)', notify(consumeNotify('61')), { verified: true, class: 'FAILED', code: '61', out_trade_no: 'T20240101001' });
+// a declining notify cannot tell whether a front consume's payTimeout has passed: a hint
+// ("<code>:open"); a back consume's (bizType 000301) decline is final, as its query would say
+note('consume notify declined (contrary): front consume (bizType 000201): a hint, the query settles it', notify(consumeNotify('61')), { verified: true, class: 'PROCESSING', code: '61:open', out_trade_no: 'T20240101001' });
+note('consume notify declined: back consume (bizType 000301): final', notify(consumeNotify('61', { bizType: '000301' })), { verified: true, class: 'FAILED', code: '61', out_trade_no: 'T20240101001' });
 note('refund notify', notify(base('04', { orderId: 'R20240101001', txnTime: '20240101130000', txnAmt: '400', respCode: '00', respMsg: 'ok', queryId: '672401011300000054321', origQryId: '672401011200000012345', reqReserved: 'T20240101001' })), { verified: true, class: 'SUCCESS', out_trade_no: 'T20240101001', fields: { kind: 'refund', out_refund_no: 'R20240101001', channel_refund_no: '672401011300000054321' } });
 const forgedBody = notify(consumeNotify('00')).replace('txnAmt=1000', 'txnAmt=1');
 note('forged notify (amount changed after signing)', forgedBody, { verified: false, class: 'PROCESSING', ack_status: 400, ack_body: 'fail' });
@@ -245,5 +252,6 @@ ${cases.map((c) => `    ${lua(c, 2)},`).join('\n')}
   },
 }
 `;
-fs.writeFileSync(path.join(ROOT, 'templates', 'unionpay_acp.fixtures', 'cases.lua'), out);
+// argv[2]: write there instead (tests/packs/generators.test.js compares it with the committed file)
+fs.writeFileSync(process.argv[2] || path.join(ROOT, 'templates', 'unionpay_acp.fixtures', 'cases.lua'), out);
 console.log(`wrote ${cases.length} cases`);

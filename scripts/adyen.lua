@@ -52,19 +52,6 @@ S.codes = {
     } },
     rejected = { source = DOC_ERRORS, codes = REJECTED },
   },
-  -- the next leg of a pay (/payments/details): the same resultCode set, read
-  -- the same way -- but never "prepay:": an action here is the next step for
-  -- the shopper (the host hands it out), not the payment's first credential
-  details = {
-    success = { source = DOC_RESULT, codes = { "Authorised" } },
-    failure = { source = DOC_RESULT, codes = { "Refused", "Cancelled" } },
-    processing = { source = DOC_SDK_RESULT, codes = {
-      "Pending", "Received", "RedirectShopper", "IdentifyShopper", "ChallengeShopper",
-      "PresentToShopper", "Error", "PartiallyAuthorised", "AuthenticationFinished",
-      "AuthenticationNotRequired", "Success",
-    } },
-    rejected = { source = DOC_ERRORS, codes = REJECTED },
-  },
   cancel = {
     success = { source = DOC_CANCEL, none = "the synchronous answer is only "
                 .. "status received; the cancel's outcome is the CANCELLATION webhook" },
@@ -152,6 +139,16 @@ local function is_prepay(order, ctx)
   local m = order ~= nil and ctx.manifest.methods[order.method or ""] or nil
   return m ~= nil and m.kind == "prepay"
 end
+
+-- the next leg of a pay (/payments/details): the same resultCode set, read
+-- the same way -- but never "prepay:": an action here is the next step for
+-- the shopper (the host hands it out), not the payment's first credential
+S.codes.details = {
+  success = { source = DOC_RESULT, codes = { "Authorised" } },
+  failure = S.codes.pay.failure,
+  processing = S.codes.pay.processing,
+  rejected = S.codes.pay.rejected,
+}
 
 S.parse = {}
 

@@ -35,6 +35,34 @@ harness_close(void)
 }
 
 
+/* cmocka group setup / teardown: the sandbox with the TEST-ONLY keystore of
+ * tests/vectors/keys as its keys (run from the repository root) */
+static struct pgw_keystore *keys;
+
+
+static inline int
+harness_setup_keys(void **state)
+{
+    (void) state;
+    keys = pgw_keystore_new("tests/vectors/keys");
+    if (harness_open() != 0 || keys == NULL) {
+        return -1;
+    }
+    sbx->keys = keys;
+    return 0;
+}
+
+
+static inline int
+harness_teardown_keys(void **state)
+{
+    (void) state;
+    harness_close();
+    pgw_keystore_free(keys);
+    return 0;
+}
+
+
 /* runs `body` (a function body); result = tostring(first return) */
 static inline int
 run(const char *body, char *out, size_t outlen)

@@ -22,32 +22,6 @@
 #include "lua_harness.h"
 
 
-static struct pgw_keystore *keys;
-
-
-static int
-setup(void **state)
-{
-    (void) state;
-    keys = pgw_keystore_new("tests/vectors/keys");
-    if (harness_open() != 0 || keys == NULL) {
-        return -1;
-    }
-    sbx->keys = keys;
-    return 0;
-}
-
-
-static int
-teardown(void **state)
-{
-    (void) state;
-    harness_close();
-    pgw_keystore_free(keys);
-    return 0;
-}
-
-
 #define V13A_STRING "app_id=2021000000000001&biz_content={\"out_trade_no\":\"T20240101001\"}" \
     "&charset=utf-8&method=alipay.trade.query&sign_type=RSA2&timestamp=2024-01-01 12:00:00" \
     "&version=1.0"
@@ -240,5 +214,5 @@ main(void)
         cmocka_unit_test(test_key_errors_and_names),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, harness_setup_keys, harness_teardown_keys);
 }

@@ -28,32 +28,6 @@
 #include "lua_harness.h"
 
 
-static struct pgw_keystore *keys;
-
-
-static int
-setup(void **state)
-{
-    (void) state;
-    keys = pgw_keystore_new("tests/vectors/keys");
-    if (harness_open() != 0 || keys == NULL) {
-        return -1;
-    }
-    sbx->keys = keys;
-    return 0;
-}
-
-
-static int
-teardown(void **state)
-{
-    (void) state;
-    harness_close();
-    pgw_keystore_free(keys);
-    return 0;
-}
-
-
 static void
 write_file(const char *dir, const char *name, const char *data, size_t n)
 {
@@ -689,5 +663,5 @@ main(void)
         cmocka_unit_test(test_charset_iconv),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, harness_setup_keys, harness_teardown_keys);
 }
